@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny data sets generated in the standard on-disk formats, and tool runners."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+
+def run_tool(*args: str, cwd: str = REPO, check: bool = True, env: dict | None = None,
+             timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` in a subprocess the way a user runs the tools; returns the completed process."""
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
+    return proc
+
+
+def make_list_file_dataset(root: str, num_classes: int = 3, counts: tuple[int, ...] = (12, 6, 3),
+                           n_test: int = 4, size: int = 16, seed: int = 0) -> dict:
+    """Write a tiny long-tailed image data set as PNG files + `path label` list files (the ImageNet-LT format)."""
+    import mmcv
+
+    rng = np.random.default_rng(seed)
+    lists = {'train': [], 'test': []}
+    for split, per_class in (('train', counts), ('test', (n_test,) * num_classes)):
+        for c in range(num_classes):
+            for i in range(per_class[c]):
+                rel = f'{split}/class{c}/{i:04d}.png'
+                img = np.full((size, size, 3), 40 * c, np.uint8) + rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
+                mmcv.imwrite(img, osp.join(root, 'images', rel))
+                lists[split].append(f'{rel} {c}')
+    for split, lines in lists.items():
+        with open(osp.join(root, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return dict(root=root, classes=[f'class{c}' for c in range(num_classes)], counts=list(counts))
+
+
+@pytest.fixture
+def tiny_list_dataset(tmp_path):
+    return make_list_file_dataset(str(tmp_path / 'data'))
