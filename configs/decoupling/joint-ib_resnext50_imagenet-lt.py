@@ -1,0 +1,11 @@
+# Decoupling stage 1 (joint) on ImageNet-LT: ResNeXt-50 32x4d from scratch + linear classifier with bias, CE, 90 epochs,
+# instance-balanced sampling (a plain reshuffle per epoch, official IB).
+# SGD 0.2 / momentum 0.9 / wd 5e-4, batch 512 (8 GPUs x 64), offset cosine to 0. Paper (Kang et al. 2020, Table):
+# see configs/decoupling/README.md.
+#   bash tools/dist_train.sh configs/decoupling/joint-ib_resnext50_imagenet-lt.py 8
+_base_ = [
+    '../_base_/models/decoupling_resnext50.py',
+    './_base_/data_imagenet-lt.py',
+    '../_base_/schedules/decoupling_sgd_90e.py',
+    '../_base_/default_runtime.py',
+]

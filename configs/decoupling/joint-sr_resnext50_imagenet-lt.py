@@ -1,0 +1,12 @@
+# Decoupling stage 1 (joint) on ImageNet-LT: ResNeXt-50 32x4d from scratch + linear classifier with bias, CE, 90 epochs,
+# square-root sampling (official MixedPrioritizedSampler, nroot 2: i.i.d. with replacement, p_c ~ sqrt(n_c)).
+# SGD 0.2 / momentum 0.9 / wd 5e-4, batch 512 (8 GPUs x 64), offset cosine to 0. Paper (Kang et al. 2020, Table):
+# see configs/decoupling/README.md.
+#   bash tools/dist_train.sh configs/decoupling/joint-sr_resnext50_imagenet-lt.py 8
+_base_ = [
+    '../_base_/models/decoupling_resnext50.py',
+    './_base_/data_imagenet-lt.py',
+    '../_base_/schedules/decoupling_sgd_90e.py',
+    '../_base_/default_runtime.py',
+]
+train_dataloader = dict(sampler=dict(_delete_=True, type='SquareRootSampler'))

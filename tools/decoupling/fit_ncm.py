@@ -1,0 +1,146 @@
+"""Fit the nearest-class-mean (NCM) classifier on a checkpoint's training features; write a checkpoint + config.
+
+The centroids are the class means of the training features extracted with the test transforms (official
+``get_knncentroids`` on ``train_plain``), after the ``--feat-type`` transform (``cl2n`` by default: centre with the
+training mean, then L2-normalise; the means are not re-normalised). The written checkpoint is the stage-1 one with
+its head replaced by ``NCMClsHead`` buffers (``head.centroids``, ``head.feat_mean``, ``head.fitted``); the written
+config inherits the stage-1 config with ``model.head`` replaced.
+
+Usage:
+    python tools/decoupling/fit_ncm.py CONFIG CHECKPOINT --out-checkpoint ncm.pth [--out-config ncm.py]
+        [--features feats.npz] [--feat-type cl2n|l2n|un] [--dist-type l2|cos] [--report] [--force]
+
+Without ``--features`` the training split is extracted here (``--report`` also extracts val / test to print the
+many / medium / few / all table); with it, the saved features are reused.
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _shared import (  # noqa: E402
+    FeatureFile,
+    ToolError,
+    build_model,
+    check_writable,
+    config_header,
+    extract,
+    format_table,
+    load_config,
+    now,
+    plain_split_loader,
+    read_state_dict,
+    shot_row,
+    thresholds_from_config,
+    train_class_counts,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from ltplug.core.decoupled import DIST_TYPES, FEAT_TYPES
+
+    parser = argparse.ArgumentParser(description='Fit NCM centroids from a checkpoint\'s training features')
+    parser.add_argument('config', help='stage-1 config (the written config inherits it)')
+    parser.add_argument('checkpoint', help='stage-1 checkpoint (its backbone + neck give the features)')
+    parser.add_argument('--out-checkpoint', required=True, help='checkpoint to write (stage-1 weights + NCM head)')
+    parser.add_argument('--out-config', help='NCMClsHead config to write (inherits CONFIG)')
+    parser.add_argument('--features', help='reuse a feature file of extract_features.py instead of extracting')
+    parser.add_argument('--feat-type', default='cl2n', choices=FEAT_TYPES, help='feature transform (default cl2n)')
+    parser.add_argument('--dist-type', default='l2', choices=DIST_TYPES, help='score (default l2)')
+    parser.add_argument('--report', action='store_true', help='also extract val/test (without --features) and print')
+    parser.add_argument('--batch-size', type=int, default=None)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--many-thr', type=int, default=None)
+    parser.add_argument('--few-thr', type=int, default=None)
+    parser.add_argument('--force', action='store_true', help='overwrite existing output files')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    check_writable(args.out_checkpoint, args.force, '--out-checkpoint')
+    if args.out_config:
+        if not args.out_config.endswith('.py'):
+            raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
+        check_writable(args.out_config, args.force, '--out-config')
+    import torch
+
+    from ltplug.core.decoupled import FEAT_TYPES, ncm_centroids, ncm_scores
+
+    cfg = load_config(args.config)
+    state, _ = read_state_dict(args.checkpoint)
+    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if args.features:
+        ff = FeatureFile(args.features)
+        if 'fc_weight' in ff.arrays and 'head.fc.weight' in state and \
+                not np.allclose(ff.arrays['fc_weight'], state['head.fc.weight'].float().numpy(), atol=1e-6):
+            raise ToolError(f'{args.features} was not extracted from {args.checkpoint}: their classifier weights '
+                            'differ')
+        counts = ff.class_counts
+        for s in ff.splits:
+            splits[s] = ff.split(s)
+        if 'train' not in splits:
+            raise ToolError(f'{args.features} has no train split to fit the centroids on')
+    else:
+        model = build_model(cfg, args.checkpoint, args.device)
+        for s in ('train', 'val', 'test') if args.report else ('train',):
+            if s != 'train' and cfg.get(f'{s}_dataloader', None) is None:
+                continue
+            loader = plain_split_loader(cfg, s, args.batch_size)
+            print(f'extracting {s}: {len(loader.dataset)} samples', flush=True)
+            splits[s] = extract(model, loader, args.device)
+        num_classes = getattr(model.head, 'num_classes', int(splits['train'][1].max()) + 1)
+        counts = train_class_counts(cfg, num_classes)
+    num_classes = int(counts.size)
+    feats, labels = splits['train']
+    if not np.array_equal(np.bincount(labels, minlength=num_classes), counts):
+        raise ToolError('the training features do not cover the training set once per image; re-extract them')
+    try:
+        centroids, mean = ncm_centroids(torch.from_numpy(feats).double(), torch.from_numpy(labels), num_classes,
+                                        args.feat_type)
+    except ValueError as e:
+        raise ToolError(f'NCM fit: {e}') from e
+    print(f'fitted {num_classes} NCM centroids of dim {feats.shape[1]} (feat_type={args.feat_type}, '
+          f'dist_type={args.dist_type}) from {labels.size} training features')
+
+    result = dict(num_classes=num_classes, in_channels=int(feats.shape[1]))
+    many_thr, few_thr = thresholds_from_config(cfg, args.many_thr, args.few_thr)
+    report = []
+    for s in ('val', 'test'):
+        if s in splits:
+            f, lab = splits[s]
+            scores = ncm_scores(torch.from_numpy(f).double(), centroids, args.feat_type, args.dist_type, mean)
+            result[s] = shot_row(scores.argmax(1).numpy(), lab, counts, many_thr, few_thr)
+            report.append((f'NCM {s}', result[s]))
+    if report:
+        print(format_table(report, 'split'))
+
+    new_state = {k: v for k, v in state.items() if not k.startswith('head.')}
+    new_state['head.centroids'] = centroids.float()
+    new_state['head.feat_mean'] = mean.float()
+    new_state['head.fitted'] = torch.tensor(FEAT_TYPES.index(args.feat_type), dtype=torch.long)
+    meta = dict(fit_ncm=dict(feat_type=args.feat_type, dist_type=args.dist_type, date=now(),
+                             source_checkpoint=osp.abspath(args.checkpoint),
+                             features=osp.abspath(args.features) if args.features else None))
+    torch.save({'state_dict': new_state, 'meta': meta}, args.out_checkpoint)
+    print(f'wrote {args.out_checkpoint}')
+    if args.out_config:
+        text = config_header('fit_ncm.py', args.config, [
+            f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.',
+            f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])
+        text += ('model = dict(head=dict(_delete_=True, type=\'NCMClsHead\', '
+                 f'num_classes={num_classes}, in_channels={feats.shape[1]}, feat_type={args.feat_type!r}, '
+                 f'dist_type={args.dist_type!r}))\n'
+                 f'load_from = {osp.abspath(args.out_checkpoint)!r}\n')
+        with open(args.out_config, 'w') as f:
+            f.write(text)
+        print(f'wrote {args.out_config}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
