@@ -1,0 +1,437 @@
+"""The vMF classifier of "vMF-OP" (Wang et al., ECCV 2022): logits, overlap coefficient, ICD / CFC losses, calibration.
+
+Pure torch (no OpenMMLab import); the mmpretrain head, the mmseg / mmdet adapters, the calibration hook and the tools
+all build on :class:`VMFClassifier`. METHODS.md §1 is the specification; the comments name the official functions each
+piece reproduces (``SiLangWHL/vMF-OP`` @ 964d491, ``classification/``).
+
+Conventions that matter for equivalence (METHODS.md §1.10):
+* logits use kappa clamped at 1, while b and every overlap quantity use the raw, unclamped ``kappa`` parameter;
+* training logits add log n_c (balanced-softmax style), test logits never do;
+* ICD averages the off-diagonal overlaps over all C^2 entries; the calibration vector ``op`` includes the diagonal
+  O_ii = 1;
+* calibration (alpha < 1) rescales kappa only; b stays the buffer stored at the last training forward.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .bessel import vmf_log_norm, vmf_mean_resultant
+
+__all__ = ['aux_loss_weight', 'overlap_matrix', 'icd_loss', 'overlap_row_mean', 'icd_loss_and_op', 'cfc_loss',
+           'calibrated_kappa', 'VMFClassifier', 'parse_aux_losses', 'OP_SOURCES', 'AUX_LOSS_CHOICES']
+
+# What the ``op`` buffer holds (the ``op_source`` buffer stores the index).
+OP_SOURCES = ('unset', 'bias', 'icd', 'final_overlap')
+AUX_LOSS_CHOICES = ('none', 'icd', 'cfc', 'icd+cfc')
+_OVERLAP_CHUNK_ELEMS = 1 << 22  # rows per chunk = this / C (about 4M matrix entries per chunk)
+
+
+def aux_loss_weight(epoch: int, max_epochs: int, base: float = 0.2, power: float = 0.9) -> float:
+    """lambda_e = base (1 - e/E)^power for the 0-based epoch e of E (official ``batch_loss``; constant in an epoch).
+
+    Epochs at or past E give 0.
+    """
+    if isinstance(max_epochs, bool) or int(max_epochs) != max_epochs or max_epochs < 1:
+        raise ValueError(f'aux_loss_weight: max_epochs must be a positive integer, got {max_epochs!r}')
+    if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
+        raise ValueError(f'aux_loss_weight: epoch must be an integer >= 0 (0-based), got {epoch!r}')
+    frac = max(0.0, 1.0 - float(epoch) / float(max_epochs))
+    return float(base) * frac ** float(power)
+
+
+def _check_weight_kappa(weight: torch.Tensor, kappa: torch.Tensor, d: int | None) -> int:
+    if weight.dim() != 2:
+        raise ValueError(f'vMF weight must be (C, d), got shape {tuple(weight.shape)}')
+    if kappa.shape != (weight.shape[0],):
+        raise ValueError(f'vMF kappa must have shape ({weight.shape[0]},) to match weight {tuple(weight.shape)}, '
+                         f'got {tuple(kappa.shape)}')
+    return int(weight.shape[1]) if d is None else int(d)
+
+
+def _kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all) -> torch.Tensor:
+    """KL(vMF_i || vMF_j) = A_i (k_i - k_j mu_i.mu_j) + b_i - b_j, rows i of a block against all j (appendix eq. 5)."""
+    cos = mu_rows @ mu_all.t()
+    return a_rows[:, None] * (k_rows[:, None] - k_all[None, :] * cos) + (b_rows[:, None] - b_all[None, :])
+
+
+def overlap_matrix(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = None) -> torch.Tensor:
+    """O_ij = 1 / (1 + KL_ij) for all class pairs at once, (C, C); asymmetric, O_ii = 1 (official ``get_overlap``).
+
+    ``weight`` (C, d) are the raw class weights (normalised here), ``kappa`` (C,) the raw, unclamped concentrations;
+    ``d`` defaults to weight.shape[1]. Differentiable in both.
+    """
+    d = _check_weight_kappa(weight, kappa, d)
+    mu = F.normalize(weight, p=2, dim=1)
+    a = vmf_mean_resultant(kappa, d)
+    b = vmf_log_norm(kappa, d)
+    return 1.0 / (1.0 + _kl_rows(mu, mu, a, kappa, kappa, b, b))
+
+
+def icd_loss(overlap: torch.Tensor) -> torch.Tensor:
+    """Inter-class discrepancy: sum_{i != j} O_ij / C^2 (diagonal masked, but counted in the denominator)."""
+    if overlap.dim() != 2 or overlap.shape[0] != overlap.shape[1]:
+        raise ValueError(f'icd_loss expects a square (C, C) overlap matrix, got {tuple(overlap.shape)}')
+    c = overlap.shape[0]
+    return (overlap.sum() - overlap.diagonal().sum()) / float(c * c)
+
+
+def overlap_row_mean(overlap: torch.Tensor) -> torch.Tensor:
+    """op_i = (1/C) sum_j O_ij, diagonal included: the vector the official code stores for calibration."""
+    return overlap.mean(dim=1)
+
+
+def _chunk_stats(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all, row_offset: torch.Tensor):
+    """(sum of the off-diagonal overlaps in the block, per-row sums with the diagonal) for rows [offset, offset + r)."""
+    o = 1.0 / (1.0 + _kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all))
+    rows = torch.arange(o.shape[0], device=o.device)
+    diag = o[rows, rows + row_offset]
+    row_sum = o.sum(dim=1)
+    return row_sum.sum() - diag.sum(), row_sum
+
+
+def icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = None,
+                    chunk_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """ICD loss (differentiable) and the op vector (detached) without materialising the whole C x C graph.
+
+    Equal to ``icd_loss(overlap_matrix(...))`` and ``overlap_row_mean(...)``. Rows are processed in chunks (about 4M
+    entries each, or ``chunk_rows``) and, when gradients are needed, each chunk is recomputed in the backward pass
+    (activation checkpointing), so memory is O(chunk x C) instead of several C x C tensors (C = 8142: 66M entries).
+    """
+    d = _check_weight_kappa(weight, kappa, d)
+    c = weight.shape[0]
+    mu = F.normalize(weight, p=2, dim=1)
+    a = vmf_mean_resultant(kappa, d)
+    b = vmf_log_norm(kappa, d)
+    if chunk_rows is None:
+        chunk_rows = max(1, _OVERLAP_CHUNK_ELEMS // max(c, 1))
+    if chunk_rows >= c:
+        total, row_sum = _chunk_stats(mu, mu, a, kappa, kappa, b, b, torch.zeros((), dtype=torch.long,
+                                                                               device=weight.device))
+        return total / float(c * c), (row_sum / c).detach()
+    need_grad = torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad)
+    totals, row_sums = [], []
+    for start in range(0, c, chunk_rows):
+        sl = slice(start, min(c, start + chunk_rows))
+        args = (mu[sl], mu, a[sl], kappa[sl], kappa, b[sl], b,
+                torch.tensor(start, dtype=torch.long, device=weight.device))
+        if need_grad:
+            total, row_sum = checkpoint(_chunk_stats, *args, use_reentrant=False)
+        else:
+            total, row_sum = _chunk_stats(*args)
+        totals.append(total)
+        row_sums.append(row_sum.detach())
+    return torch.stack(totals).sum() / float(c * c), torch.cat(row_sums) / c
+
+
+def cfc_loss(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kappa: torch.Tensor,
+             ignore_index: int | None = None) -> torch.Tensor:
+    """Class-feature consistency loss (official ``get_all_overlap``, 'cfc' branch).
+
+    For each class c present in the batch: m_c = normalise(sum of the normalised features of class c),
+    KL_c = A_d(k_c) k_c (1 - mu_c . m_c) (same-kappa vMF KL), loss = mean over present classes of 1 - 1/(1 + KL_c).
+    ``feats`` (N, d) backbone features, ``labels`` (N,) in [0, C) (``ignore_index`` entries are dropped),
+    ``kappa`` the raw concentrations. Gradients reach features, weights and kappa. No labelled sample: returns 0.
+    """
+    d = _check_weight_kappa(weight, kappa, None)
+    c = weight.shape[0]
+    if feats.dim() != 2 or feats.shape[1] != d:
+        raise ValueError(f'cfc_loss: feats must be (N, {d}), got {tuple(feats.shape)}')
+    labels = labels.reshape(-1).long()
+    if labels.numel() != feats.shape[0]:
+        raise ValueError(f'cfc_loss: {labels.numel()} labels for {feats.shape[0]} features')
+    if ignore_index is not None:
+        keep = labels != ignore_index
+        feats, labels = feats[keep], labels[keep]
+    if labels.numel() and (labels.min() < 0 or labels.max() >= c):
+        raise ValueError(f'cfc_loss: labels must lie in [0, {c}), got range [{int(labels.min())}, {int(labels.max())}]')
+    if labels.numel() == 0:
+        return weight.sum() * 0.0 + kappa.sum() * 0.0
+    x = F.normalize(feats, p=2, dim=1)
+    sums = x.new_zeros(c, d).index_add(0, labels, x)
+    present = torch.bincount(labels, minlength=c) > 0
+    m = F.normalize(sums[present], p=2, dim=1)
+    mu = F.normalize(weight[present], p=2, dim=1)
+    k = kappa[present]
+    kl = vmf_mean_resultant(k, d) * k * (1.0 - (mu * m).sum(dim=1))
+    return (1.0 - 1.0 / (1.0 + kl)).mean()
+
+
+def calibrated_kappa(kappa: torch.Tensor, op: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Post-training calibration (official ``post_process``): kappa' = kappa^alpha * op'^(1 - alpha),
+
+    where op' = min-max rescale of ``op`` into [min kappa, max kappa]. ``kappa`` is the effective (clamped at 1)
+    concentration, as in the official code. alpha = 1 returns kappa unchanged (calibration off); alpha in [0, 1].
+    """
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0 or math.isnan(alpha):
+        raise ValueError(f'calibration alpha must be in [0, 1] (1 = off), got {alpha}')
+    if kappa.shape != op.shape or kappa.dim() != 1:
+        raise ValueError(f'calibrated_kappa: kappa {tuple(kappa.shape)} and op {tuple(op.shape)} must be equal 1-D '
+                         'shapes')
+    if alpha == 1.0:
+        return kappa.clone()
+    if not bool(torch.isfinite(op).all()) or not bool(torch.isfinite(kappa).all()):
+        raise ValueError('calibrated_kappa: op / kappa contain NaN or inf')
+    if bool((kappa <= 0).any()):
+        raise ValueError('calibrated_kappa: kappa must be > 0 (pass the clamped concentration)')
+    op_min, op_max = op.min(), op.max()
+    if not bool(op_max > op_min):
+        raise ValueError('calibrated_kappa: the op statistics are constant across classes, so the min-max rescale is '
+                         'undefined (was the classifier ever trained? an untrained checkpoint has op = 0)')
+    k_min, k_max = kappa.min(), kappa.max()
+    op_scaled = (op - op_min) / (op_max - op_min) * (k_max - k_min) + k_min
+    return kappa ** alpha * op_scaled ** (1.0 - alpha)
+
+
+def _counts_array(counts, num_classes: int, where: str) -> np.ndarray:
+    if isinstance(counts, torch.Tensor):
+        counts = counts.detach().cpu().numpy()
+    arr = np.asarray(counts)
+    if arr.ndim != 1:
+        raise ValueError(f'{where}: class counts must be 1-D, got shape {arr.shape}')
+    if arr.size != num_classes:
+        raise ValueError(f'{where}: got counts for {arr.size} classes but num_classes={num_classes}')
+    if arr.size and (not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr))
+                     or np.any(arr != np.round(arr))):
+        raise ValueError(f'{where}: class counts must be finite integers')
+    if np.any(arr <= 0):
+        empty = np.flatnonzero(arr <= 0)
+        raise ValueError(f'{where}: {empty.size} class(es) have no training samples (first: {empty[:10].tolist()}); '
+                         'the log prior log n_c is undefined for them')
+    return arr.astype(np.int64)
+
+
+class VMFClassifier(nn.Module):
+    """Per-class vMF classifier (official ``Multi_kappa_vMF_Classifier`` + the wiring of ``batch_forward``).
+
+    Parameters: ``weight`` (C, d), U(-1/sqrt d, 1/sqrt d); ``kappa`` (C,), ``kappa_init`` for every class (no weight
+    decay: configs exclude it through paramwise_cfg custom_keys ``kappa``). Persistent buffers (all in checkpoints):
+    ``class_counts`` / ``log_prior`` (n_c, log n_c), ``bias`` (b at the last training forward, used at test),
+    ``op`` + ``op_source`` (calibration statistics and where they came from, see OP_SOURCES), ``calib_alpha`` +
+    ``kappa_calibrated`` (the precomputed calibrated concentration; alpha = 1 means off).
+
+    ``op_fallback`` decides what ``op`` is when the ICD loss is not used (METHODS.md §1.10.9): ``'bias'`` (default, the
+    official ``vmf.yaml`` behaviour: op = b(kappa) of the last training step, so calibration ranks classes by b, which
+    decreases in kappa) or ``'overlap'`` (op = the overlap row mean of the final weights and kappa, computed once by
+    :meth:`calibrate`: the same statistic ICD runs store, minus the one-step lag). With ICD on, op is always the ICD row
+    mean of the last training mini-batch, as in the official code.
+    """
+
+    def __init__(self, in_features: int, num_classes: int, kappa_init: float = 16.0, use_prior: bool = True,
+                 class_counts=None, op_fallback: str = 'bias', kappa_min: float = 1.0) -> None:
+        super().__init__()
+        if isinstance(in_features, bool) or not isinstance(in_features, int) or in_features < 2:
+            raise ValueError(f'VMFClassifier: in_features must be an integer >= 2, got {in_features!r}')
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f'VMFClassifier: num_classes must be a positive integer, got {num_classes!r}')
+        if not (isinstance(kappa_init, (int, float)) and math.isfinite(kappa_init) and kappa_init > 0):
+            raise ValueError(f'VMFClassifier: kappa_init must be a positive number, got {kappa_init!r}')
+        if op_fallback not in ('bias', 'overlap'):
+            raise ValueError(f"VMFClassifier: op_fallback must be 'bias' or 'overlap', got {op_fallback!r}")
+        self.in_features = in_features
+        self.num_classes = num_classes
+        self.use_prior = bool(use_prior)
+        self.requires_class_counts = self.use_prior  # read by ClassCountsHook
+        self.op_fallback = op_fallback
+        self.kappa_min = float(kappa_min)
+        self.weight = nn.Parameter(torch.empty(num_classes, in_features))
+        self.kappa = nn.Parameter(torch.full((num_classes,), float(kappa_init)))
+        self.register_buffer('class_counts', torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer('log_prior', torch.zeros(num_classes))
+        self.register_buffer('bias', vmf_log_norm(self.kappa.detach(), in_features).float())
+        self.register_buffer('op', torch.zeros(num_classes))
+        self.register_buffer('op_source', torch.zeros((), dtype=torch.long))
+        self.register_buffer('calib_alpha', torch.ones(()))
+        self.register_buffer('kappa_calibrated', self.kappa.detach().clamp(min=self.kappa_min).clone())
+        self._has_prior = False
+        self._calibrated = False
+        self._icd_seen = False
+        self._warned_train_calibrated = False
+        self.reset_parameters()
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+
+    def reset_parameters(self) -> None:
+        """U(-1/sqrt d, 1/sqrt d) weight init, as the official ``reset_parameters``."""
+        bound = 1.0 / math.sqrt(self.in_features)
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        """Load as usual, then re-derive the Python-side flags from the loaded buffers (prior present, calibration
+        active, ICD statistics). Overridden here rather than a post-hook so mmengine's own loader triggers it too."""
+        super()._load_from_state_dict(*args, **kwargs)
+        self._sync_flags()
+
+    def _sync_flags(self) -> None:
+        self._has_prior = bool((self.class_counts > 0).all())
+        self._calibrated = float(self.calib_alpha) != 1.0
+        self._icd_seen = int(self.op_source) == OP_SOURCES.index('icd')
+
+    def extra_repr(self) -> str:
+        return (f'in_features={self.in_features}, num_classes={self.num_classes}, use_prior={self.use_prior}, '
+                f'op_fallback={self.op_fallback!r}')
+
+    # ----------------------------------------------------------------------------------------------- class counts
+    def set_class_counts(self, counts) -> None:
+        """Set n_c (length num_classes, every class non-empty) and the training log prior log n_c."""
+        arr = _counts_array(counts, self.num_classes, f'{type(self).__name__}.set_class_counts')
+        t = torch.as_tensor(arr, dtype=torch.long, device=self.class_counts.device)
+        self.class_counts.copy_(t)
+        self.log_prior.copy_(torch.log(t.to(torch.float64)).to(self.log_prior.dtype))
+        self._has_prior = True
+
+    @property
+    def effective_kappa(self) -> torch.Tensor:
+        """The concentration used in the logits: max(kappa, 1) (hard clamp, zero gradient below 1)."""
+        return torch.clamp(self.kappa, min=self.kappa_min)
+
+    @property
+    def calibrated(self) -> bool:
+        return self._calibrated
+
+    # ----------------------------------------------------------------------------------------------- logits
+    def cosine(self, x: torch.Tensor) -> torch.Tensor:
+        """cos(x, mu_c) for features in the last dim: (..., d) -> (..., C)."""
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f'{type(self).__name__}: expected features with {self.in_features} channels in the last '
+                             f'dim, got shape {tuple(x.shape)} (check in_channels / in_features in the config)')
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f'{type(self).__name__}: the input features contain NaN or inf (diverged backbone? '
+                             'lower the learning rate or check the data)')
+        return F.linear(F.normalize(x, p=2, dim=-1), F.normalize(self.weight, p=2, dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., d) features -> (..., C) logits.
+
+        training: max(kappa, 1) cos + b(raw kappa) + log n_c (log n_c only if use_prior); b is stored in ``bias``.
+        eval: kappa' cos + stored ``bias``, no prior (kappa' = max(kappa, 1) unless calibrated).
+        """
+        cos = self.cosine(x)
+        if not self.training:
+            kappa = self.kappa_calibrated if self._calibrated else self.effective_kappa
+            return cos * kappa + self.bias
+        if self.use_prior and not self._has_prior:
+            raise ValueError(
+                f'{type(self).__name__} (use_prior=True) has no class counts: the training logits need log n_c. Add '
+                "ClassCountsHook to custom_hooks, pass class_counts= (a list or class-count file) to the head, or set "
+                'use_prior=False')
+        if self._calibrated:
+            if not self._warned_train_calibrated:
+                warnings.warn(f'{type(self).__name__}: training a calibrated classifier; the calibration '
+                              f'(alpha={float(self.calib_alpha)}) is dropped', stacklevel=2)
+                self._warned_train_calibrated = True
+            self.calibrate(1.0)
+        b = vmf_log_norm(self.kappa, self.in_features)
+        with torch.no_grad():
+            self.bias.copy_(b.detach())
+            if self.op_fallback == 'bias' and not self._icd_seen:
+                self.op.copy_(b.detach())
+                self.op_source.fill_(OP_SOURCES.index('bias'))
+        logits = cos * self.effective_kappa + b
+        if self.use_prior:
+            logits = logits + self.log_prior
+        return logits
+
+    # ----------------------------------------------------------------------------------------------- overlaps / losses
+    def overlap_matrix(self) -> torch.Tensor:
+        """O (C, C) from the current weights and raw kappa (differentiable)."""
+        return overlap_matrix(self.weight, self.kappa, self.in_features)
+
+    def icd_loss(self) -> torch.Tensor:
+        """ICD loss on the current weights / raw kappa; in training it also refreshes ``op`` (row means, no grad).
+
+        Call it after :meth:`forward` in a training step (the head does); the official code stores op from the same
+        step. Outside training it only computes the loss.
+        """
+        loss, op = icd_loss_and_op(self.weight, self.kappa, self.in_features)
+        if self.training:
+            with torch.no_grad():
+                self.op.copy_(op.to(self.op.dtype))
+                self.op_source.fill_(OP_SOURCES.index('icd'))
+            self._icd_seen = True
+        return loss
+
+    def cfc_loss(self, feats: torch.Tensor, labels: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
+        """CFC loss for features (N, d) (or (..., d), flattened) and labels (N,)."""
+        if feats.shape[-1] != self.in_features:
+            raise ValueError(f'{type(self).__name__}.cfc_loss: features must have {self.in_features} channels in the '
+                             f'last dim, got {tuple(feats.shape)}')
+        return cfc_loss(feats.reshape(-1, self.in_features), labels.reshape(-1), self.weight, self.kappa,
+                        ignore_index=ignore_index)
+
+    # ----------------------------------------------------------------------------------------------- calibration
+    @torch.no_grad()
+    def final_overlap_op(self) -> torch.Tensor:
+        """Overlap row means of the current (final) weights and kappa: the 'overlap' op fallback."""
+        return icd_loss_and_op(self.weight, self.kappa, self.in_features)[1].to(self.op.dtype)
+
+    @torch.no_grad()
+    def calibration_op(self) -> torch.Tensor:
+        """The op vector calibration uses: ICD statistics if training stored them, else the configured fallback."""
+        if int(self.op_source) == OP_SOURCES.index('icd'):
+            return self.op.clone()
+        if self.op_fallback == 'overlap':
+            return self.final_overlap_op()
+        if int(self.op_source) == OP_SOURCES.index('unset'):
+            raise ValueError(f'{type(self).__name__}: no calibration statistics (op) were stored; the classifier was '
+                             'never trained (or the checkpoint predates them). Use alpha=1 or op_fallback="overlap"')
+        return self.bias.clone()
+
+    @torch.no_grad()
+    def calibrate(self, alpha: float) -> None:
+        """Precompute kappa' = calibrated_kappa(max(kappa, 1), op, alpha) for inference (zero test-time cost).
+
+        alpha = 1.0 switches calibration off. b is never recomputed from kappa' (official behaviour). With the 'overlap'
+        fallback, ``op`` is replaced by the final-weight overlap row means (``op_source`` = 'final_overlap').
+        """
+        alpha = float(alpha)
+        kappa = self.effective_kappa.detach()
+        if alpha == 1.0:
+            self.kappa_calibrated.copy_(kappa)
+            self.calib_alpha.fill_(1.0)
+            self._calibrated = False
+            return
+        op = self.calibration_op()
+        new_kappa = calibrated_kappa(kappa.double(), op.double(), alpha)
+        if int(self.op_source) != OP_SOURCES.index('icd') and self.op_fallback == 'overlap':
+            self.op.copy_(op)
+            self.op_source.fill_(OP_SOURCES.index('final_overlap'))
+        self.kappa_calibrated.copy_(new_kappa.to(self.kappa_calibrated.dtype))
+        self.calib_alpha.fill_(alpha)
+        self._calibrated = True
+
+    def calibration_state(self) -> dict[str, torch.Tensor]:
+        """A copy of every buffer calibration may change (for :meth:`load_calibration_state`)."""
+        return {k: getattr(self, k).detach().clone() for k in ('op', 'op_source', 'calib_alpha', 'kappa_calibrated')}
+
+    @torch.no_grad()
+    def load_calibration_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`calibration_state` saved (used by the calibration hook after val / test)."""
+        for k, v in state.items():
+            getattr(self, k).copy_(v)
+        self._sync_flags()
+
+
+def parse_aux_losses(aux: str | Sequence[str] | None) -> tuple[bool, bool]:
+    """Parse an aux-loss selection ('none' / 'icd' / 'cfc' / 'icd+cfc' or a list) into (use_icd, use_cfc)."""
+    if aux is None:
+        return False, False
+    if isinstance(aux, str):
+        if aux not in AUX_LOSS_CHOICES:
+            raise ValueError(f'aux_loss must be one of {AUX_LOSS_CHOICES}, got {aux!r}')
+        parts = [] if aux == 'none' else aux.split('+')
+    else:
+        parts = list(aux)
+        bad = [p for p in parts if p not in ('icd', 'cfc')]
+        if bad:
+            raise ValueError(f"aux_loss list entries must be 'icd' or 'cfc', got {bad}")
+    return 'icd' in parts, 'cfc' in parts
+
