@@ -1,6 +1,7 @@
 """Compatibility of the pinned OpenMMLab stack with torch >= 2.6.
 
-torch.load defaults to ``weights_only=True`` since torch 2.6, and mmengine 0.10 calls it without that argument, so its own
+torch.load defaults to ``weights_only=True`` since torch 2.6, and mmengine 0.10 calls it without that argument,
+so its own
 checkpoints (the message hub keeps ``HistoryBuffer`` objects; metas may hold numpy arrays and scalars) fail to load and
 ``--resume`` / ``load_from`` break. Instead of turning ``weights_only`` off (which would execute arbitrary pickled code
 from a checkpoint file), this allow-lists the few plain-data classes these checkpoints contain. Nothing else is widened.

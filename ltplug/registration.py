@@ -23,7 +23,8 @@ def require(library: str) -> None:
     if importlib.util.find_spec(library) is None:
         raise ImportError(
             f'ltplug needs the package `{pip_names.get(library, library)}` (import name `{library}`) for this '
-            f'component, and it is not installed in this Python environment. To install the pinned stack, {SETUP_HINT}.')
+            f'component, and it is not installed in this Python environment. '
+            f'To install the pinned stack, {SETUP_HINT}.')
 
 
 def register_all() -> None:

@@ -42,7 +42,8 @@ def check_library(name: str) -> None:
     import_name, pip_name = SCOPES.get(name, (name, name))
     if importlib.util.find_spec(import_name) is None:
         sys.exit(f'error: this config needs `{pip_name}` (import name `{import_name}`), which is not installed in '
-                 f'{sys.executable}. Set up the pinned stack with `make setup` (or `bash tools/setup.sh`) and run the tools '
+                 f'{sys.executable}. Set up the pinned stack with `make setup` (or `bash tools/setup.sh`) and run '
+                 'the tools '
                  'through `tools/with_env.sh python tools/...`.')
 
 

@@ -1,6 +1,7 @@
 """Evaluate a checkpoint with an mmpretrain, mmsegmentation or mmdetection config with ltplug registered.
 
-Usage: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...] [--launcher pytorch]
+Usage: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...]
+                            [--launcher pytorch]
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model with ltplug')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump the raw predictions to this pickle file (refuses to overwrite an existing file)')
+    parser.add_argument('--out', help='dump the raw predictions to this pickle file (never overwrites a file)')
     add_common_args(parser)
     return parser.parse_args(argv)
 

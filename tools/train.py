@@ -1,6 +1,7 @@
 """Train a model from an mmpretrain, mmsegmentation or mmdetection config with ltplug registered.
 
-Usage: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...] [--launcher pytorch]
+Usage: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
+                             [--launcher pytorch]
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model (mmpretrain / mmseg / mmdet config) with ltplug')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from the given checkpoint, or from the latest one in the work dir if no path is given')
+                        help='resume from the given checkpoint, or from the latest one in the work dir')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision training')
     parser.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
-    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr by the actual batch size (auto_scale_lr)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by the actual batch size (auto_scale_lr)')
     parser.add_argument('--overwrite', action='store_true',
                         help='allow training into a work dir that already holds checkpoints of another run')
     add_common_args(parser)
@@ -59,7 +61,8 @@ def apply_train_args(cfg, args: argparse.Namespace):
     if not cfg.get('resume', False) and not args.overwrite:
         old = sorted(glob.glob(osp.join(cfg.work_dir, '*.pth')))
         if old:
-            sys.exit(f'error: {cfg.work_dir} already holds checkpoints of an earlier run ({osp.basename(old[-1])}, ...). '
+            sys.exit(f'error: {cfg.work_dir} already holds checkpoints of an earlier run '
+                     f'({osp.basename(old[-1])}, ...). '
                      'Pass --resume to continue that run, --work-dir to train into a new directory, or --overwrite to '
                      'replace its checkpoints.')
     return cfg

@@ -1,7 +1,8 @@
 """One way to get per-class training counts: from a dataset, a class-count file, or a list.
 
 Heads (log priors), losses, samplers and long-tail metrics all need n_c. Datasets expose it through
-:func:`dataset_class_counts`; files written by ``tools/dataset_converters`` hold one integer per line (line i = class i).
+:func:`dataset_class_counts`; files written by ``tools/dataset_converters`` hold one integer per line
+(line i = class i).
 """
 from __future__ import annotations
 

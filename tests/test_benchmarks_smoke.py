@@ -1,0 +1,114 @@
+"""Smoke tests of the benchmark scripts: each runs with ``--quick`` (tiny shapes) and prints its table.
+
+No timing is asserted (measured figures live in docs/benchmarks.md); the tests check that every script runs through the
+real stack and prints the machine description and a complete, well-formed table. The four scripts run one after the
+other in ONE fresh Python process (as ``__main__``, with ``sys.argv = [script, '--quick']``), so torch / OpenMMLab are
+imported once and the test session's global state (mmengine scope, MessageHub, logger) is left alone.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import run_tool
+
+NUMBER = re.compile(r'^\d+(\.\d+)?$')
+SCRIPTS = ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py', 'benchmarks/bench_vmf.py',
+           'benchmarks/bench_sampler_plan.py')
+DRIVER = """
+import contextlib, io, json, runpy, sys, traceback
+results = {}
+for script in sys.argv[1:]:
+    buf, code = io.StringIO(), 0
+    sys.argv = [script, '--quick']
+    with contextlib.redirect_stdout(buf):
+        try:
+            runpy.run_path(script, run_name='__main__')
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except Exception:
+            traceback.print_exc(file=buf)
+            code = 1
+    results[script] = [code, buf.getvalue()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope='module')
+def outputs() -> dict[str, str]:
+    """stdout of every benchmark script run with --quick (each must exit with status 0)."""
+    proc = run_tool('-c', DRIVER, *SCRIPTS, timeout=600)
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for script, (code, out) in results.items():
+        assert code == 0, f'{script} --quick exited with {code}:\n{out[-4000:]}\n{proc.stderr[-4000:]}'
+    return {script: out for script, (_, out) in results.items()}
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """``label -> cells`` of the ``|``-separated table lines (first cell = label)."""
+    rows = {}
+    for line in text.splitlines():
+        if ' | ' in line and not line.startswith('#'):
+            cells = [c.strip() for c in line.split('|')]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def check_machine_header(out: str) -> None:
+    for key in ('# date', '# CPU', '# software', '# threads', '# load avg'):
+        assert key in out, f'missing machine line {key!r}:\n{out}'
+    assert 'torch' in out
+
+
+def test_bench_heads_quick_prints_both_tables(outputs):
+    out = outputs['benchmarks/bench_heads.py']
+    check_machine_header(out)
+    assert '== head-only, ImageNet-LT-like' in out and '== end-to-end, CIFAR-100-LT-like' in out
+    assert 'not registered' not in out and 'FAILED' not in out, out
+    head_part, e2e_part = out.split('== end-to-end')
+    expected = ['LinearClsHead (CE)', 'VMFClsHead, no aux loss', 'VMFClsHead + ICD', 'VMFClsHead + ICD + CFC',
+                'CosineClsHead (s=30, CE)', 'TauNormClsHead (tau=1)', 'LWSClsHead', 'NCMClsHead (cl2n, l2)',
+                'ExtrapolationClsHead + NSL, K=', 'ImageClassifier (linear), 3 views', 'BCLClassifier, 3 views',
+                'CAMCalibratedClsHead (']
+    for part, extra in ((head_part, ['ImageClassifier (linear), 1 view', 'LinearClsHead on GAP(']), (e2e_part, [])):
+        rows = table_rows(part)
+        for label in expected + extra:
+            matches = [k for k in rows if k.startswith(label)]
+            assert matches, f'row {label!r} missing:\n{part}'
+            step, _, _, infer = rows[matches[0]][:4]
+            assert NUMBER.match(infer), (label, rows[matches[0]])
+            if label.startswith('NCMClsHead'):
+                assert step == '-'  # fitted, not trained: inference only
+            else:
+                assert NUMBER.match(step), (label, rows[matches[0]])
+        assert rows['LinearClsHead (CE)'][1] == '1.00x'  # every ratio is relative to this row
+
+
+def test_bench_calibration_quick_prints_before_after(outputs):
+    out = outputs['benchmarks/bench_calibration.py']
+    check_machine_header(out)
+    rows = {k: v for k, v in table_rows(out).items() if 'quick' in k}
+    assert len(rows) == 2, out
+    for label, (plain, calibrated, ratio, delta, once, overlap) in rows.items():
+        for cell in (plain, calibrated, ratio, once, overlap):
+            assert NUMBER.match(cell), (label, cell)
+        assert float(delta) > 0  # the calibrated classifier really predicts with other concentrations
+
+
+def test_bench_vmf_quick_prints_overlap_table(outputs):
+    out = outputs['benchmarks/bench_vmf.py']
+    assert '== overlap matrix / ICD at d = 32' in out
+    rows = table_rows(out)
+    for c in ('8', '16'):
+        assert c in rows, out
+        assert all(re.match(r'^\d+(\.\d+)?ms$', cell) for cell in rows[c]), rows[c]
+
+
+def test_bench_sampler_plan_quick_prints_every_plan(outputs):
+    out = outputs['benchmarks/bench_sampler_plan.py']
+    assert 'N = 20000, C = 400' in out
+    for plan in ('instance-balanced', 'class-balanced', 'square-root', 'progressively-balanced'):
+        lines = [line for line in out.splitlines() if line.startswith(plan)]
+        assert len(lines) == 2, out  # epochs 0 and 89
+        assert all(re.search(r'median \d+\.\d+ s$', line) for line in lines), lines
