@@ -1,0 +1,46 @@
+# CAMC (CAM-calibrated head + normalised classifier, a labelled reconstruction: see README.md) on the bundled long-tailed
+# digits: CifarResNet-8 whose last stage map (N, 64, H, W) goes to the head without a neck. The 8x8 digits are resized
+# to 16x16 so the map has 4x4 locations (at 8x8 input it would be 2x2). CPU: about a minute.
+#   python tools/train.py configs/camc/camc_cifar-resnet8_digits-lt.py --work-dir work_dirs/camc_digits
+_base_ = [
+    '../_base_/datasets/digits_lt.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='CifarResNet', depth=8),
+    neck=None,  # the head needs the spatial map before pooling
+    head=dict(
+        type='CAMCalibratedClsHead',
+        num_classes=10,
+        in_channels=64,
+        scale=30.0,               # s of the cosine classifier (30: the OLTR-family value outside ImageNet-LT)
+        train_cam_class='gt',     # training images are re-weighted by their ground-truth class map ('pred': top-k)
+        pred_topk=1,              # at prediction: the map of the top-1 class of the uncalibrated GAP classifier
+        norm='minmax',            # or 'softmax' (with temperature=)
+        calib_weight=0.5,         # (1 - b) CAM + b prototype map; 0 = plain CAM, 1 = prototypes only
+        residual=True,            # f = GAP(F) + sum_l a(l) F(:, l)
+        momentum=0.9,             # EMA of the class prototypes; None = exact cumulative mean
+        calibrate_at_test=True,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        init_cfg=None,
+    ),
+)
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=8, padding=1),
+    dict(type='Resize', scale=(16, 16), interpolation='bilinear'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='Resize', scale=(16, 16), interpolation='bilinear'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=30, eta_min=0.0, by_epoch=True, begin=0, end=30)]
+train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
