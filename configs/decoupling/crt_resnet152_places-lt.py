@@ -3,7 +3,7 @@
 #   bash tools/dist_train.sh configs/decoupling/crt_resnet152_places-lt.py 8
 _base_ = [
     '../_base_/models/decoupling_resnet152.py',
-    './_base_/data_places-lt.py',
+    '../_base_/datasets/places_lt.py',
     '../_base_/default_runtime.py',
 ]
 load_from = 'work_dirs/joint_resnet152_places-lt/epoch_30.pth'
@@ -15,7 +15,8 @@ train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
-train_dataloader = dict(sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
+# per GPU: 8 x 32 = 256
+train_dataloader = dict(batch_size=32, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
 custom_hooks = [
     dict(type='ClassCountsHook'),
     # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the

@@ -3,7 +3,7 @@
 #   bash tools/dist_train.sh configs/decoupling/crt_resnet50_inat18.py 8
 _base_ = [
     '../_base_/models/decoupling_resnet50.py',
-    './_base_/data_inat18.py',
+    '../_base_/datasets/inat18_lt.py',
     '../_base_/schedules/decoupling_stage2_10e.py',
     '../_base_/default_runtime.py',
 ]
@@ -11,7 +11,8 @@ load_from = 'work_dirs/joint_resnet50_inat18/epoch_90.pth'
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
 param_scheduler = [dict(type='OffsetCosineAnnealingLR', T_max=30, eta_min=0.0, by_epoch=True, begin=0, end=30)]
 train_cfg = dict(max_epochs=30)
-train_dataloader = dict(sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
+# per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
 custom_hooks = [
     dict(type='ClassCountsHook'),
     # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the

@@ -3,14 +3,15 @@
 #   bash tools/dist_train.sh configs/decoupling/crt_resnext50_imagenet-lt.py 8
 _base_ = [
     '../_base_/models/decoupling_resnext50.py',
-    './_base_/data_imagenet-lt.py',
+    '../_base_/datasets/imagenet_lt.py',
     '../_base_/schedules/decoupling_stage2_10e.py',
     '../_base_/default_runtime.py',
 ]
 # the stage-1 joint model trained on instance-balanced data (the official code loads its best-val weights: pass
 # --cfg-options load_from=<work_dir>/best_accuracy_top1_epoch_N.pth to match that exactly)
 load_from = 'work_dirs/joint-ib_resnext50_imagenet-lt/epoch_90.pth'
-train_dataloader = dict(sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
+# per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
 custom_hooks = [
     dict(type='ClassCountsHook'),
     # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the

@@ -5,8 +5,9 @@
 #   bash tools/dist_train.sh configs/decoupling/joint-sr_resnext50_imagenet-lt.py 8
 _base_ = [
     '../_base_/models/decoupling_resnext50.py',
-    './_base_/data_imagenet-lt.py',
+    '../_base_/datasets/imagenet_lt.py',
     '../_base_/schedules/decoupling_sgd_90e.py',
     '../_base_/default_runtime.py',
 ]
-train_dataloader = dict(sampler=dict(_delete_=True, type='SquareRootSampler'))
+# per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='SquareRootSampler'))

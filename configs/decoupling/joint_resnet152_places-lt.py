@@ -4,9 +4,11 @@
 #   bash tools/dist_train.sh configs/decoupling/joint_resnet152_places-lt.py 8
 _base_ = [
     '../_base_/models/decoupling_resnet152.py',
-    './_base_/data_places-lt.py',
+    '../_base_/datasets/places_lt.py',
     '../_base_/default_runtime.py',
 ]
+# instance-balanced: ltplug's seeded plain reshuffle (official IB); per GPU: 8 x 32 = 256
+train_dataloader = dict(batch_size=32, sampler=dict(_delete_=True, type='InstanceBalancedSampler'))
 # stage 1 fine-tunes the ImageNet-pretrained network (OLTR protocol): features at lr 0.01, classifier at 0.1 (lr_mult 10),
 # wd 5e-4, batch 256, 30 epochs [length from memory of the paper, not in the official repo], offset cosine to 0
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),

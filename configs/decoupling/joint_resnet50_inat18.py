@@ -4,8 +4,10 @@
 #   bash tools/dist_train.sh configs/decoupling/joint_resnet50_inat18.py 8
 _base_ = [
     '../_base_/models/decoupling_resnet50.py',
-    './_base_/data_inat18.py',
+    '../_base_/datasets/inat18_lt.py',
     '../_base_/schedules/decoupling_sgd_90e.py',
     '../_base_/default_runtime.py',
 ]
+# instance-balanced: ltplug's seeded plain reshuffle (official IB); per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='InstanceBalancedSampler'))
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))

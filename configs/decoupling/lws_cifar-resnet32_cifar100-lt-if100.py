@@ -3,7 +3,7 @@
 #   python tools/train.py configs/decoupling/lws_cifar-resnet32_cifar100-lt-if100.py
 _base_ = [
     '../_base_/models/decoupling_cifar_resnet32.py',
-    './_base_/data_cifar100-lt-if100.py',
+    '../_base_/datasets/cifar100_lt.py',
     '../_base_/default_runtime.py',
 ]
 load_from = 'work_dirs/joint_cifar-resnet32_cifar100-lt-if100/epoch_200.pth'

@@ -3,14 +3,15 @@
 #   bash tools/dist_train.sh configs/decoupling/lws_resnet50_inat18.py 8
 _base_ = [
     '../_base_/models/decoupling_resnet50.py',
-    './_base_/data_inat18.py',
+    '../_base_/datasets/inat18_lt.py',
     '../_base_/schedules/decoupling_stage2_5e.py',
     '../_base_/default_runtime.py',
 ]
 load_from = 'work_dirs/joint_resnet50_inat18/epoch_90.pth'
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
 model = dict(head=dict(type='LWSClsHead'))
-train_dataloader = dict(sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
+# per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
 custom_hooks = [
     dict(type='ClassCountsHook'),
     # backbone + neck frozen (the head freezes its own W, b); norm_eval=False is the official BatchNorm behaviour

@@ -3,7 +3,7 @@
 #   bash tools/dist_train.sh configs/decoupling/lws_resnext50_imagenet-lt.py 8
 _base_ = [
     '../_base_/models/decoupling_resnext50.py',
-    './_base_/data_imagenet-lt.py',
+    '../_base_/datasets/imagenet_lt.py',
     '../_base_/schedules/decoupling_stage2_5e.py',
     '../_base_/default_runtime.py',
 ]
@@ -11,7 +11,8 @@ _base_ = [
 # --cfg-options load_from=<work_dir>/best_accuracy_top1_epoch_N.pth to match that exactly)
 load_from = 'work_dirs/joint-ib_resnext50_imagenet-lt/epoch_90.pth'
 model = dict(head=dict(type='LWSClsHead'))
-train_dataloader = dict(sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
+# per GPU: 8 x 64 = 512
+train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
 custom_hooks = [
     dict(type='ClassCountsHook'),
     # backbone + neck frozen (the head freezes its own W, b); norm_eval=False is the official BatchNorm behaviour

@@ -9,7 +9,10 @@
 #   checkpoints/dinov2-vitb14_mmpretrain.pth  (DINOv2 ViT-B/14 weights in mmpretrain's VisionTransformer layout)
 # and num_aux_classes below = the number of auxiliary classes the neighbour map lists (CategoryExtrapolationHook
 # stops with the right value if it is wrong).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/datasets/imagenet_lt.py',  # splits, lists, evaluator; the pipelines below are this recipe's
+    '../_base_/default_runtime.py',
+]
 
 num_target_classes = 1000
 num_aux_classes = 1000  # <- set to the number of auxiliary classes listed in neighbours.json
@@ -52,6 +55,7 @@ train_dataloader = dict(
     num_workers=16,
     persistent_workers=False,  # the workers must see the per-epoch auxiliary re-subsampling
     dataset=dict(
+        _delete_=True,
         type='CategoryExtrapolationDataset',
         target=dict(type='ImageNetLT', data_root=data_root, split='train'),
         auxiliary=dict(type='CustomDataset', data_root=aux_root, ann_file='train.txt', data_prefix='images',
@@ -63,22 +67,10 @@ train_dataloader = dict(
         seed=0,
         pipeline=train_pipeline,
     ),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    drop_last=True,
 )
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    dataset=dict(type='ImageNetLT', data_root=data_root, split='val', pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-test_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    dataset=dict(type='ImageNetLT', data_root=data_root, split='test', pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-val_evaluator = dict(type='LongTailAccuracy', num_classes=num_target_classes, many_thr=100, few_thr=20, topk=(1, 5))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_evaluator = dict(num_classes=num_target_classes)  # the target classes only (the head drops the auxiliary rows)
 test_evaluator = val_evaluator
 
 model = dict(

@@ -3,6 +3,8 @@
 # pickles under data/cifar100/cifar-100-python (docs/datasets.md); nothing downloads.
 # Pipeline: the standard CIFAR-LT augmentation (pad-4 random crop, horizontal flip). Method configs add their extras
 # (AutoAugment / Cutout for BCL and vMF-OP, whose official crop pads with 128 instead of 0).
+# Every method config takes its data from here and overrides only what its recipe changes (per-GPU batch size,
+# sampler, multi-view training pipelines).
 dataset_type = 'CIFAR100LT'
 data_root = 'data/cifar100'
 data_preprocessor = dict(
@@ -22,6 +24,8 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=128,
     num_workers=4,
+    # kept alive across epochs: workers re-created each epoch would be re-seeded identically by mmengine and replay
+    # the same augmentation random numbers every epoch (the official loaders draw fresh ones)
     persistent_workers=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', imb_factor=100, pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),  # instance-balanced: a plain shuffle, as officially
@@ -36,5 +40,5 @@ val_dataloader = dict(
 )
 test_dataloader = val_dataloader
 # the papers' splits: many > 100, medium 20..100 (inclusive), few < 20 training images (IF 100 -> 35 / 35 / 30 classes)
-val_evaluator = dict(type='LongTailAccuracy', many_thr=100, few_thr=20)
+val_evaluator = dict(type='LongTailAccuracy', num_classes=100, many_thr=100, few_thr=20)
 test_evaluator = val_evaluator

@@ -4,6 +4,8 @@
 # Pipelines of classifier-balancing for iNat: RandomResizedCrop 224, flip (no ColorJitter);
 # test Resize 256 (short edge) / CenterCrop 224; the iNat mean / std (0.466, 0.471, 0.380) / (0.195, 0.194, 0.192)
 # times 255. Pillow resizing, bilinear, as torchvision.
+# Every method config takes its data from here and overrides only what its recipe changes (per-GPU batch size,
+# sampler, multi-view training pipelines).
 dataset_type = 'INat2018LT'
 data_root = 'data/inat2018'
 data_preprocessor = dict(
@@ -28,6 +30,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,  # per GPU; the official runs use 512 (decoupling) or 256 (BCL) in total
     num_workers=8,
+    # kept alive across epochs: workers re-created each epoch would be re-seeded identically by mmengine and replay
+    # the same augmentation random numbers every epoch (the official loaders draw fresh ones)
     persistent_workers=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),  # instance-balanced: a plain shuffle, as officially
@@ -48,5 +52,5 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 # many > 100, medium 20..100 (inclusive), few < 20 training images: commonly 842 / 4076 / 3224 classes
-val_evaluator = dict(type='LongTailAccuracy', many_thr=100, few_thr=20, topk=(1, 5))
+val_evaluator = dict(type='LongTailAccuracy', num_classes=8142, many_thr=100, few_thr=20, topk=(1, 5))
 test_evaluator = val_evaluator

@@ -4,6 +4,8 @@
 # Pipelines of classifier-balancing (the ImageNet-LT transforms): RandomResizedCrop 224, flip,
 # ColorJitter(0.4, 0.4, 0.4, 0); test Resize 256 (short edge) / CenterCrop 224; ImageNet mean / std. Pillow resizing,
 # bilinear, as torchvision.
+# Every method config takes its data from here and overrides only what its recipe changes (per-GPU batch size,
+# sampler, multi-view training pipelines).
 dataset_type = 'PlacesLT'
 data_root = 'data/places365'
 data_preprocessor = dict(
@@ -29,6 +31,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=64,  # per GPU; the official cRT / LWS runs use 256 in total
     num_workers=8,
+    # kept alive across epochs: workers re-created each epoch would be re-seeded identically by mmengine and replay
+    # the same augmentation random numbers every epoch (the official loaders draw fresh ones)
     persistent_workers=True,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),  # instance-balanced: a plain shuffle, as officially
@@ -49,5 +53,5 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 # many > 100, medium 20..100 (inclusive), few < 20 training images: 131 / 163 / 71 classes
-val_evaluator = dict(type='LongTailAccuracy', many_thr=100, few_thr=20, topk=(1, 5))
+val_evaluator = dict(type='LongTailAccuracy', num_classes=365, many_thr=100, few_thr=20, topk=(1, 5))
 test_evaluator = val_evaluator

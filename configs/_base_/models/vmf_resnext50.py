@@ -1,6 +1,7 @@
 # vMF-OP ImageNet-LT network: ResNeXt-50 32x4d from scratch (2048-d, final ReLU kept) + global pooling + VMFClsHead.
-# Training feeds two augmented views per image (MultiView in the pipeline); MultiCropClsDataPreprocessor puts the
-# 2B crops into one batch and repeats the labels, as the official `img_num: 2` loader + reshape do.
+# Training feeds two augmented views per image (MultiView in the pipeline); the config's top-level
+# data_preprocessor (type='MultiCropClsDataPreprocessor', num_views=2, merged with the dataset base's mean / std) puts
+# the 2B crops into one batch and repeats the labels, as the official `img_num: 2` loader + reshape do.
 model = dict(
     type='ImageClassifier',
     backbone=dict(type='ResNeXt', depth=50, num_stages=4, out_indices=(3,), groups=32, width_per_group=4,
@@ -18,13 +19,5 @@ model = dict(
         op_fallback='bias',
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5),
-    ),
-    data_preprocessor=dict(
-        type='MultiCropClsDataPreprocessor',
-        num_views=2,
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True,
     ),
 )
