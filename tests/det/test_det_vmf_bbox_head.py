@@ -37,7 +37,8 @@ def set_progress(**info) -> None:
 
 def fg_reference(x, clf: VMFBBoxClassifier, kappa, bias, log_prior=None):
     xd, w = x.double(), clf.vmf.weight.detach().double()
-    out = (xd / xd.norm(dim=1, keepdim=True)) @ (w / w.norm(dim=1, keepdim=True)).t() * kappa.double() + bias.double()
+    cos = (xd / xd.norm(dim=1, keepdim=True).clamp_min(1e-12)) @ (w / w.norm(dim=1, keepdim=True)).t()
+    out = cos * kappa.double() + bias.double()
     return out if log_prior is None else out + log_prior.double()
 
 
@@ -93,7 +94,8 @@ def test_head_init_loss_and_icd_weight():
     cls_score, bbox_pred = head(torch.randn(n, 8, 7, 7, generator=g))
     labels = torch.tensor([0, 1, 2, 3, 4, 4, 4, 4, 0, 4, 2, 4])  # 4 = background
     label_weights = torch.ones(n)
-    rois = torch.cat([torch.zeros(n, 1), torch.rand(n, 2, generator=g) * 20, 30 + torch.rand(n, 2, generator=g) * 20], 1)
+    corners = torch.rand(n, 4, generator=g) * 20 + torch.tensor([0.0, 0.0, 30.0, 30.0])
+    rois = torch.cat([torch.zeros(n, 1), corners], 1)
     set_progress(epoch=2, max_epochs=12, iter=100, max_iters=1200)
     losses = head.loss(cls_score, bbox_pred, rois, labels, label_weights, torch.zeros(n, 4), torch.ones(n, 4))
     logits = torch.cat([fg_reference(store['x'], head.fc_cls, torch.full((C,), 16.0), torch.zeros(C),

@@ -1,4 +1,4 @@
-"""Training pixel counts (hook maths, cache, malformed maps) and the head/body/tail IoU metric, on generated ADE20K data."""
+"""Training pixel counts (maths, cache, malformed maps) and the head/body/tail IoU metric, on generated ADE20K data."""
 from __future__ import annotations
 
 import os
@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, run_tool
 from mmengine.structures import PixelData
 from mmseg.datasets import ADE20KDataset
 from mmseg.evaluation.metrics import IoUMetric
@@ -19,8 +20,6 @@ import ltplug  # noqa: F401
 from ltplug.engine.class_counts import ClassCountsError, load_class_counts
 from ltplug.seg.metrics import frequency_groups
 from ltplug.seg.pixel_counts import AnnotationError, dataset_pixel_counts, label_histogram
-
-from conftest import REPO, run_tool
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,5 @@
 """End to end on generated ADE20K data: tools/train.py and tools/test.py with the CPU demo config, then the trained
-UPerNet's calibrated predictions checked against kappa' cos + b (float64 reference, 1e-5), and the full configs built."""
+UPerNet's calibrated predictions checked against kappa' cos + b (float64 reference, 1e-5); the full configs build."""
 from __future__ import annotations
 
 import copy
@@ -98,7 +98,7 @@ def test_calibrated_predictions_of_the_trained_model_are_exact(trained):
             k = kappa ** alpha * op_s ** (1 - alpha)
         x = store['x'].double().movedim(1, -1)
         w = clf.weight.detach().double()
-        cos = (x / x.norm(dim=-1, keepdim=True)) @ (w / w.norm(dim=1, keepdim=True)).t()
+        cos = (x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)) @ (w / w.norm(dim=1, keepdim=True)).t()
         ref = (cos * k + bias).movedim(-1, 1)  # b is the buffer stored in training, never recomputed from kappa'
         torch.testing.assert_close(store['y'].double(), ref, atol=1e-5, rtol=0)
         # the segmentation output is the upsampled logits and their argmax

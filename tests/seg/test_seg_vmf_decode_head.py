@@ -1,13 +1,14 @@
 """The vMF decode head with the three stock mmseg heads: wiring, logits (train / test / calibrated), losses, errors.
 
 References are computed here in float64 from the captured pixel embeddings and the classifier's parameters:
-test logits = kappa' cos + b (no prior), training logits = max(kappa, 1) cos + b + log n_c, kappa' = kappa^a op'^(1-a) with
-op' the min-max rescale of op into [min kappa, max kappa]. Tolerances: 1e-5 absolute (float32 model outputs).
+test logits = kappa' cos + b (no prior), training logits = max(kappa, 1) cos + b + log n_c, kappa' = kappa^a op'^(1-a)
+with op' the min-max rescale of op into [min kappa, max kappa]. Tolerances: 1e-5 absolute (float32 model outputs).
 """
 from __future__ import annotations
 
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -72,7 +73,8 @@ def manual_logits(x: torch.Tensor, clf: VMFClassifier, kappa: torch.Tensor, bias
                   log_prior: torch.Tensor | None = None) -> torch.Tensor:
     """float64 reference: kappa_c cos(x, w_c) + bias_c [+ log_prior_c], channel-first maps."""
     xd = x.double().movedim(1, -1)
-    cos = (xd / xd.norm(dim=-1, keepdim=True)) @ (clf.weight.double() / clf.weight.double().norm(dim=1, keepdim=True)).t()
+    w = clf.weight.detach().double()
+    cos = (xd / xd.norm(dim=-1, keepdim=True).clamp_min(1e-12)) @ (w / w.norm(dim=1, keepdim=True)).t()
     out = cos * kappa.double() + bias.double()
     if log_prior is not None:
         out = out + log_prior.double()
@@ -106,6 +108,9 @@ def test_stock_head_with_vmf_classifier(name):
     bound = 1 / math.sqrt(12)
     assert head.conv_seg.weight.abs().max() <= bound and head.conv_seg.weight.std() > 0.1 * bound
     assert torch.all(head.conv_seg.kappa == 16.0)
+    # the generated class is module-level: the head pickles (and deep-copies) like any stock head
+    clone = pickle.loads(pickle.dumps(head))
+    assert type(clone) is type(head) and torch.equal(clone.conv_seg.weight, head.conv_seg.weight)
 
 
 @pytest.mark.parametrize('name', sorted(HEADS))
@@ -151,7 +156,8 @@ def test_training_logits_prior_loss_and_icd_weight():
     set_progress(iter=30, max_iters=100, epoch=0, max_epochs=1)
     losses = head.loss(feats, data, train_cfg={})
     # training logits = max(kappa, 1) cos + b(kappa) + log n_c (b = 0 at the initial kappa = 16)
-    ref = manual_logits(rec['x'], head.conv_seg, torch.full((C,), 16.0), torch.zeros(C), torch.log(torch.tensor(counts)))
+    log_n = torch.log(torch.tensor(counts))
+    ref = manual_logits(rec['x'], head.conv_seg, torch.full((C,), 16.0), torch.zeros(C), log_n)
     torch.testing.assert_close(rec['y'].double(), ref, atol=1e-5, rtol=0)
     # the stock CE on the upsampled training logits, ignore index 255 (mmseg: mean over all pixels, ignored count 0)
     labels = torch.stack([s.gt_sem_seg.data for s in data]).squeeze(1)
