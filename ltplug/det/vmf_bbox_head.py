@@ -28,8 +28,7 @@ from mmdet.registry import MODELS
 
 from ltplug.core.vmf import VMFClassifier, parse_aux_losses
 from ltplug.engine.class_counts import load_class_counts
-
-from ._utils import AUX_SCHEDULES, current_aux_weight, drop_init_override
+from ltplug.engine.vmf_schedule import AUX_SCHEDULES, current_aux_weight, drop_init_override
 
 
 @MODELS.register_module()

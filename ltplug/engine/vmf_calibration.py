@@ -52,7 +52,8 @@ class VMFCalibrationHook(Hook):
         found = find_vmf_classifiers(runner.model)
         if not found:
             raise ValueError('VMFCalibrationHook (custom_hooks): runner.model contains no VMFClassifier '
-                             '(model.head must be a vMF head); remove the hook or fix the model config')
+                             '(use VMFClsHead, VMFDecodeHead or VMFShared2FCBBoxHead in the model); remove the hook '
+                             'or fix the model config')
         self._restore()
         for _, module in found:
             self._saved.append((module, module.calibration_state()))

@@ -26,58 +26,14 @@ No official segmentation code was ever released, so everything in this module is
 """
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
-from ltplug.core.vmf import VMFClassifier, aux_loss_weight, parse_aux_losses
+from ltplug.core.vmf import VMFClassifier, parse_aux_losses
 from ltplug.engine.class_counts import load_class_counts
-
-AUX_SCHEDULES = ('iter', 'epoch')
-
-
-def current_aux_weight(base: float, power: float, schedule: str, where: str) -> float:
-    """lambda = base (1 - t/T)^power, (t, T) = (iter, max_iters) or (epoch, max_epochs) from mmengine's MessageHub."""
-    if schedule not in AUX_SCHEDULES:
-        raise ValueError(f'{where}: aux_loss_schedule must be one of {AUX_SCHEDULES}, got {schedule!r}')
-    hub = MessageHub.get_current_instance()
-    keys = ('iter', 'max_iters') if schedule == 'iter' else ('epoch', 'max_epochs')
-    t, total = hub.get_info(keys[0]), hub.get_info(keys[1])
-    if t is None or not total:
-        raise ValueError(f"{where}: the auxiliary-loss weight {base} (1 - t/T)^{power} needs '{keys[0]}' and "
-                         f"'{keys[1]}' in mmengine's MessageHub runtime info. Train through mmengine's Runner "
-                         '(RuntimeInfoHook sets them) or set them with MessageHub.update_info.')
-    return aux_loss_weight(min(int(t), int(total)), int(total), base, power)
-
-
-def drop_init_override(init_cfg, name: str):
-    """Remove the init_cfg entries/overrides that target the sub-module ``name`` (the vMF classifier keeps its own
-    U(-1/sqrt d, 1/sqrt d) init instead of the stock Normal(0, 0.01) of the linear classifier it replaces)."""
-    if init_cfg is None:
-        return None
-    entries = copy.deepcopy(init_cfg if isinstance(init_cfg, list) else [init_cfg])
-    kept = []
-    for entry in entries:
-        override = entry.get('override') if isinstance(entry, dict) else None
-        if override is None:
-            kept.append(entry)
-            continue
-        overrides = override if isinstance(override, list) else [override]
-        overrides = [o for o in overrides if o.get('name') != name]
-        if not overrides:
-            if entry.get('layer') is not None:  # the entry also initialises layers by type: keep that part
-                entry = {k: v for k, v in entry.items() if k != 'override'}
-                kept.append(entry)
-            continue
-        entry['override'] = overrides if isinstance(override, list) else overrides[0]
-        kept.append(entry)
-    if not kept:
-        return None
-    return kept if isinstance(init_cfg, list) else (kept[0] if len(kept) == 1 else kept)
+from ltplug.engine.vmf_schedule import AUX_SCHEDULES, current_aux_weight, drop_init_override  # noqa: F401
 
 
 class VMFPixelClassifier(VMFClassifier):

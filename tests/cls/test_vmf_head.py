@@ -79,13 +79,28 @@ def test_aux_weight_needs_epoch(batch):
     x, y = batch
     head = make_head(aux_loss='icd')
     MessageHub.get_instance('vmf_head_no_epoch')  # a fresh current hub without runtime info
-    with pytest.raises(ValueError, match="needs the current epoch"):
+    with pytest.raises(ValueError, match="needs 'iter' and 'max_iters'"):
         head.loss((x,), samples(y))
+    # an IterBasedTrainLoop reports max_epochs = 1: 'auto' then decays over iter / max_iters
     hub = MessageHub.get_instance('vmf_head_iters')
+    hub.update_info('epoch', 0)
+    hub.update_info('max_epochs', 1)
     hub.update_info('iter', 50)
     hub.update_info('max_iters', 100)
     losses = head.loss((x,), samples(y))
     assert losses['aux_weight'].item() == pytest.approx(0.2 * 0.5 ** 0.9)
+    # an epoch-based run: lambda_e = 0.2 (1 - e/E)^0.9, constant within the epoch (the official rule)
+    hub = MessageHub.get_instance('vmf_head_epochs')
+    hub.update_info('epoch', 3)
+    hub.update_info('max_epochs', 10)
+    hub.update_info('iter', 37)
+    hub.update_info('max_iters', 100)
+    losses = head.loss((x,), samples(y))
+    assert losses['aux_weight'].item() == pytest.approx(0.2 * 0.7 ** 0.9)
+    forced = make_head(aux_loss='icd', aux_loss_schedule='iter')
+    assert forced.loss((x,), samples(y))['aux_weight'].item() == pytest.approx(0.2 * 0.63 ** 0.9)
+    with pytest.raises(ValueError, match='aux_loss_schedule'):
+        make_head(aux_loss='icd', aux_loss_schedule='epochs')
 
 
 def test_missing_counts_and_bad_config(tmp_path, batch):

@@ -10,29 +10,13 @@ Keep kappa out of weight decay with ``paramwise_cfg=dict(custom_keys={'kappa': d
 from __future__ import annotations
 
 import torch
-from mmengine.logging import MessageHub
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.core.vmf import VMFClassifier, aux_loss_weight, parse_aux_losses
+from ltplug.core.vmf import VMFClassifier, parse_aux_losses
 from ltplug.engine.class_counts import load_class_counts
-
-
-def current_aux_weight(base: float, power: float, where: str) -> float:
-    """lambda_e from the MessageHub runtime info (epoch-based loops); iteration-based loops use iter / max_iters."""
-    hub = MessageHub.get_current_instance()
-    epoch, max_epochs = hub.get_info('epoch'), hub.get_info('max_epochs')
-    if epoch is not None and max_epochs:
-        return aux_loss_weight(int(epoch), int(max_epochs), base, power)
-    it, max_iters = hub.get_info('iter'), hub.get_info('max_iters')
-    if it is not None and max_iters:
-        # IterBasedTrainLoop: the same decay as a function of the training progress (our choice; the official loop is
-        # epoch based, where this equals the epoch formula at every epoch start)
-        return float(base) * max(0.0, 1.0 - float(it) / float(max_iters)) ** float(power)
-    raise ValueError(f'{where}: the auxiliary-loss weight 0.2 (1 - e/E)^0.9 needs the current epoch, but the mmengine '
-                     "MessageHub has no 'epoch'/'max_epochs' (nor 'iter'/'max_iters') runtime info. Train through "
-                     "mmengine's Runner (RuntimeInfoHook sets them) or set them with MessageHub.update_info.")
+from ltplug.engine.vmf_schedule import check_aux_schedule, current_aux_weight
 
 
 @MODELS.register_module()
@@ -46,6 +30,8 @@ class VMFClsHead(ClsHead):
         class_counts: training counts (list or class-count file); default: ``ClassCountsHook`` sets them.
         aux_loss: 'none' (official vmf.yaml), 'icd' (vmf_icd.yaml), 'cfc' or 'icd+cfc'.
         aux_loss_weight / aux_loss_power: lambda_e = aux_loss_weight (1 - e/E)^aux_loss_power (0.2, 0.9 officially).
+        aux_loss_schedule: 'auto' (epoch-based runs: e/E, the official rule; single-epoch / iteration-based runs:
+            iter/max_iters), 'epoch' or 'iter'.
         op_fallback: what the calibration vector op is without ICD: 'bias' (official: b(kappa)) or 'overlap'
             (overlap row means of the final weights); see :class:`~ltplug.core.vmf.VMFClassifier`.
         loss: classification loss on the logits (plain softmax CE, as officially).
@@ -53,7 +39,7 @@ class VMFClsHead(ClsHead):
 
     def __init__(self, num_classes: int, in_channels: int, kappa_init: float = 16.0, use_prior: bool = True,
                  class_counts=None, aux_loss: str | list[str] = 'none', aux_loss_weight: float = 0.2,
-                 aux_loss_power: float = 0.9, op_fallback: str = 'bias',
+                 aux_loss_power: float = 0.9, aux_loss_schedule: str = 'auto', op_fallback: str = 'bias',
                  loss: dict | None = None, init_cfg: dict | None = None, **kwargs) -> None:
         super().__init__(loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0), init_cfg=init_cfg, **kwargs)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
@@ -70,6 +56,7 @@ class VMFClsHead(ClsHead):
         self.in_channels = in_channels
         self.aux_loss_base = float(aux_loss_weight)
         self.aux_loss_power = float(aux_loss_power)
+        self.aux_loss_schedule = check_aux_schedule(aux_loss_schedule, 'VMFClsHead: model.head')
         self.vmf = VMFClassifier(in_channels, num_classes, kappa_init=kappa_init, use_prior=use_prior,
                                  op_fallback=op_fallback)
         if class_counts is not None:
@@ -86,7 +73,8 @@ class VMFClsHead(ClsHead):
         logits = self.vmf(x)
         losses = self._get_loss(logits, data_samples, **kwargs)
         if self.use_icd or self.use_cfc:
-            weight = current_aux_weight(self.aux_loss_base, self.aux_loss_power, type(self).__name__)
+            weight = current_aux_weight(self.aux_loss_base, self.aux_loss_power, self.aux_loss_schedule,
+                                        type(self).__name__)
             if self.use_icd:
                 losses['loss_icd'] = weight * self.vmf.icd_loss()
             if self.use_cfc:

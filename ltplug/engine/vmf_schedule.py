@@ -1,4 +1,4 @@
-"""Small helpers of the mmdet adapter (kept private: not auto-imported)."""
+"""Helpers shared by the vMF heads of the three task adapters: the decaying auxiliary-loss weight and init_cfg edits."""
 from __future__ import annotations
 
 import copy
@@ -7,14 +7,26 @@ from mmengine.logging import MessageHub
 
 from ltplug.core.vmf import aux_loss_weight
 
-AUX_SCHEDULES = ('epoch', 'iter')
+# 'epoch': lambda_e = base (1 - e/E)^power, constant within an epoch (the official, epoch-based rule);
+# 'iter':  the same decay over iter / max_iters (mmseg-style IterBasedTrainLoop reports a single epoch);
+# 'auto':  'epoch' when the run has more than one epoch, else 'iter'.
+AUX_SCHEDULES = ('auto', 'epoch', 'iter')
 
 
-def current_aux_weight(base: float, power: float, schedule: str, where: str) -> float:
-    """lambda = base (1 - t/T)^power, (t, T) = (epoch, max_epochs) or (iter, max_iters) from mmengine's MessageHub."""
+def check_aux_schedule(schedule: str, where: str) -> str:
+    """Validate an ``aux_loss_schedule`` argument."""
     if schedule not in AUX_SCHEDULES:
         raise ValueError(f'{where}: aux_loss_schedule must be one of {AUX_SCHEDULES}, got {schedule!r}')
+    return schedule
+
+
+def current_aux_weight(base: float, power: float, schedule: str = 'auto', where: str = 'vMF head') -> float:
+    """lambda = base (1 - t/T)^power, (t, T) = (epoch, max_epochs) or (iter, max_iters) from mmengine's MessageHub."""
+    check_aux_schedule(schedule, where)
     hub = MessageHub.get_current_instance()
+    if schedule == 'auto':
+        max_epochs = hub.get_info('max_epochs')
+        schedule = 'epoch' if max_epochs is not None and int(max_epochs) > 1 else 'iter'
     keys = ('iter', 'max_iters') if schedule == 'iter' else ('epoch', 'max_epochs')
     t, total = hub.get_info(keys[0]), hub.get_info(keys[1])
     if t is None or not total:
