@@ -43,8 +43,9 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS])
 def test_config_types_are_registered(path):
-    import ltplug  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import ltplug  # noqa: F401
 
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope')

@@ -96,51 +96,59 @@ def run_seed(seed: int, names: list[str], out: str, depth: int) -> dict[str, dic
         return joint_ckpt
 
     for name in names:
-        spec = METHODS[name]
-        tag = name.replace(' ', '_').replace('(', '').replace(')', '').replace('+', 'plus').lower()
-        work = osp.join(sdir, tag)
-        t0 = time.time()
-        if name == 'joint (IB)':
-            results[name] = test_summary(JOINT, joint(), osp.join(work, 'test'), log, base)
-        elif spec['kind'] == 'train':
-            ckpt = train(spec['config'], work, log, base + spec.get('options', []))
-            results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
-        elif spec['kind'] == 'stage2':
-            ckpt = train(spec['config'], work, log, base + [f'load_from={joint()}'])
-            results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
-        elif spec['kind'] == 'taunorm':
-            os.makedirs(work, exist_ok=True)
-            feats = osp.join(sdir, 'joint_ib_feats.npz')
-            if not osp.exists(feats):
-                run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
-                     '--cfg-options', *base], log)
-            cfg, ckpt = osp.join(work, 'taunorm.py'), osp.join(work, 'taunorm.pth')
-            run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', JOINT, '--checkpoint', joint(),
-                 '--out-config', cfg, '--out-checkpoint', ckpt], log)
-            results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
-        elif spec['kind'] == 'ncm':
-            os.makedirs(work, exist_ok=True)
-            feats = osp.join(sdir, 'joint_ib_feats.npz')
-            if not osp.exists(feats):
-                run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
-                     '--cfg-options', *base], log)
-            cfg, ckpt = osp.join(work, 'ncm.py'), osp.join(work, 'ncm.pth')
-            run([PY, 'tools/decoupling/fit_ncm.py', JOINT, joint(), '--features', feats, '--out-config', cfg,
-                 '--out-checkpoint', ckpt], log)
-            results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
-        elif spec['kind'] == 'vmf':
-            ckpt = train(spec['config'], work, log, base)
-            results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
-            calib = osp.join(work, 'calibrated.pth')
-            sweep = osp.join(work, 'sweep.json')
-            run([PY, 'tools/vmf/calibrate.py', spec['config'], ckpt, '--split', 'val', '--out', calib,
-                 '--json', sweep], log)
-            alpha = json.load(open(sweep))['alpha']
-            cal = test_summary(spec['config'], calib, osp.join(work, 'test_calibrated'), log, base)
-            cal['alpha'] = alpha
-            results[f'{name} + calibration'] = cal
-        print(f'  seed {seed} {name}: {time.time() - t0:.0f}s', flush=True)
+        try:
+            run_method(name, seed, sdir, log, base, results, joint)
+        except RuntimeError as e:  # keep going: the table shows what ran, the log says what failed
+            print(f'  seed {seed} {name}: FAILED ({str(e).splitlines()[0]}); see {log}', flush=True)
     return results
+
+
+def run_method(name: str, seed: int, sdir: str, log: str, base: list[str], results: dict, joint) -> None:
+    """One method for one seed: train / derive, then evaluate on the test split into ``results``."""
+    spec = METHODS[name]
+    tag = name.replace(' ', '_').replace('(', '').replace(')', '').replace('+', 'plus').lower()
+    work = osp.join(sdir, tag)
+    t0 = time.time()
+    if name == 'joint (IB)':
+        results[name] = test_summary(JOINT, joint(), osp.join(work, 'test'), log, base)
+    elif spec['kind'] == 'train':
+        ckpt = train(spec['config'], work, log, base + spec.get('options', []))
+        results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
+    elif spec['kind'] == 'stage2':
+        ckpt = train(spec['config'], work, log, base + [f'load_from={joint()}'])
+        results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
+    elif spec['kind'] == 'taunorm':
+        os.makedirs(work, exist_ok=True)
+        feats = osp.join(sdir, 'joint_ib_feats.npz')
+        if not osp.exists(feats):
+            run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
+                 '--cfg-options', *base], log)
+        cfg, ckpt = osp.join(work, 'taunorm.py'), osp.join(work, 'taunorm.pth')
+        run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', JOINT, '--checkpoint', joint(),
+             '--out-config', cfg, '--out-checkpoint', ckpt], log)
+        results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
+    elif spec['kind'] == 'ncm':
+        os.makedirs(work, exist_ok=True)
+        feats = osp.join(sdir, 'joint_ib_feats.npz')
+        if not osp.exists(feats):
+            run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
+                 '--cfg-options', *base], log)
+        cfg, ckpt = osp.join(work, 'ncm.py'), osp.join(work, 'ncm.pth')
+        run([PY, 'tools/decoupling/fit_ncm.py', JOINT, joint(), '--features', feats, '--out-config', cfg,
+             '--out-checkpoint', ckpt], log)
+        results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
+    elif spec['kind'] == 'vmf':
+        ckpt = train(spec['config'], work, log, base)
+        results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
+        calib = osp.join(work, 'calibrated.pth')
+        sweep = osp.join(work, 'sweep.json')
+        run([PY, 'tools/vmf/calibrate.py', spec['config'], ckpt, '--split', 'val', '--out', calib,
+             '--json', sweep], log)
+        alpha = json.load(open(sweep))['alpha']
+        cal = test_summary(spec['config'], calib, osp.join(work, 'test_calibrated'), log, base)
+        cal['alpha'] = alpha
+        results[f'{name} + calibration'] = cal
+    print(f'  seed {seed} {name}: {time.time() - t0:.0f}s', flush=True)
 
 
 def summarise(per_seed: list[dict[str, dict]]) -> dict[str, dict]:
