@@ -54,3 +54,17 @@ def make_list_file_dataset(root: str, num_classes: int = 3, counts: tuple[int, .
 @pytest.fixture
 def tiny_list_dataset(tmp_path):
     return make_list_file_dataset(str(tmp_path / 'data'))
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_scope():
+    """Forget mmengine's DefaultScope instances before and after each test.
+
+    A Runner registers its scope under ``<experiment>_<timestamp>``; two runners built in the same second from dict
+    configs share that name, so the second silently gets the first one's scope, and a registry's ``build`` follows
+    whatever scope an earlier test left current. Tests must not depend on their neighbours' scopes.
+    """
+    from mmengine.registry import DefaultScope
+    DefaultScope._instance_dict.clear()
+    yield
+    DefaultScope._instance_dict.clear()
