@@ -187,14 +187,16 @@ def plot(per_seed: list[dict], out: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name in dict.fromkeys(k for r in per_seed for k in r):
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colours = plt.get_cmap('tab20')
+    for i, name in enumerate(dict.fromkeys(k for r in per_seed for k in r)):
         rows = [r[name] for r in per_seed if name in r]
         counts = np.array([c['train_count'] for c in rows[0]['per_class']])
         acc = 100 * np.mean([[np.nan if c['accuracy'] is None else c['accuracy'] for c in r['per_class']]
                              for r in rows], axis=0)
         order = np.argsort(-counts)
-        ax.plot(counts[order], acc[order], marker='o', label=name)
+        ax.plot(counts[order], acc[order], marker='os^vD'[i % 5], linestyle=('-', '--')[i % 2], color=colours(i),
+                label=name)
     ax.set_xscale('log')
     ax.set_xlabel('training images of the class (log)')
     ax.set_ylabel('test accuracy of the class (%)')
@@ -211,7 +213,11 @@ def main() -> None:
     parser.add_argument('--depth', type=int, default=20, help='CifarResNet depth used by every method')
     parser.add_argument('--only', nargs='+', choices=sorted(KEYS), help='run only these groups')
     parser.add_argument('--force', action='store_true', help='reuse a non-empty --out directory')
+    parser.add_argument('--replot', action='store_true', help='only redraw the plot of an existing --out')
     args = parser.parse_args()
+    if args.replot:
+        plot(json.load(open(osp.join(args.out, 'results.json')))['per_seed'], args.out)
+        return
     if osp.isdir(args.out) and os.listdir(args.out) and not args.force:
         sys.exit(f'error: {args.out} is not empty; choose another --out or pass --force')
     os.makedirs(args.out, exist_ok=True)
