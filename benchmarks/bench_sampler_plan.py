@@ -1,6 +1,6 @@
 """Time the epoch plans of the long-tailed samplers at iNaturalist-2018 scale (437,513 images, 8,142 classes).
 
-Usage: python benchmarks/bench_sampler_plan.py [--epochs 0 89] [--repeat 3]
+Usage: python benchmarks/bench_sampler_plan.py [--epochs 0 89] [--repeat 3] [--quick]
 The class sizes follow an exponential profile from 1000 down to 2 images rescaled to 437,513 in total (the real
 iNat18 counts are not shipped); the plan cost depends on N, C and the epoch, not on the exact counts.
 """
@@ -29,8 +29,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--epochs', type=int, nargs='+', default=[0, 89])
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--quick', action='store_true', help='N = 20,000, C = 400, one repeat (smoke test only)')
     args = parser.parse_args()
-    labels = inat_like_labels()
+    if args.quick:
+        args.repeat = 1
+    labels = inat_like_labels(20_000, 400) if args.quick else inat_like_labels()
     t0 = time.perf_counter()
     index = sampling.build_class_index(labels)
     print(f'N = {labels.size}, C = {index.num_classes}; class index built in {time.perf_counter() - t0:.3f} s')

@@ -76,13 +76,14 @@ def test_bench_heads_quick_prints_both_tables(outputs):
         for label in expected + extra:
             matches = [k for k in rows if k.startswith(label)]
             assert matches, f'row {label!r} missing:\n{part}'
-            step, _, _, infer = rows[matches[0]][:4]
-            assert NUMBER.match(infer), (label, rows[matches[0]])
+            step, step_min, _, _, infer, infer_min = rows[matches[0]][:6]
+            assert NUMBER.match(infer) and NUMBER.match(infer_min), (label, rows[matches[0]])
             if label.startswith('NCMClsHead'):
-                assert step == '-'  # fitted, not trained: inference only
+                assert step == step_min == '-'  # fitted, not trained: inference only
             else:
-                assert NUMBER.match(step), (label, rows[matches[0]])
-        assert rows['LinearClsHead (CE)'][1] == '1.00x'  # every ratio is relative to this row
+                assert NUMBER.match(step) and NUMBER.match(step_min), (label, rows[matches[0]])
+        linear = rows['LinearClsHead (CE)']
+        assert linear[2] == linear[6] == '1.00x'  # every 'x linear' ratio is relative to this row
 
 
 def test_bench_calibration_quick_prints_before_after(outputs):

@@ -48,7 +48,7 @@ python - "$RUN" <<'EOF'
 import glob, json, os.path as osp, sys
 run = sys.argv[1]
 alpha = json.load(open(osp.join(run, 'calibration_sweep.json')))['alpha']
-print(f'\nTest split, top-1 accuracy (%), many / medium / few as mean per-class accuracy (METHODS.md section 0.1):')
+print(f'\nTest split, top-1 accuracy (%), many / medium / few as the mean of per-class accuracies:')
 print(f'{"checkpoint":<28} | {"many":>7} | {"medium":>7} | {"few":>7} | {"all":>7}')
 print('-' * 70)
 for tag, name in (('test_trained', 'trained (alpha = 1)'), ('test_calibrated', f'calibrated (alpha = {alpha:g})')):
