@@ -62,9 +62,15 @@ def fresh_default_scope():
 
     A Runner registers its scope under ``<experiment>_<timestamp>``; two runners built in the same second from dict
     configs share that name, so the second silently gets the first one's scope, and a registry's ``build`` follows
-    whatever scope an earlier test left current. Tests must not depend on their neighbours' scopes.
+    whatever scope an earlier test left current. Tests must not depend on their neighbours' scopes: each starts from one
+    fresh 'mmpretrain' scope (most tests are classification ones); seg / det tests set their own.
     """
     from mmengine.registry import DefaultScope
-    DefaultScope._instance_dict.clear()
+
+    def reset() -> None:
+        DefaultScope._instance_dict.clear()
+        DefaultScope.get_instance('ltplug-tests', scope_name='mmpretrain')
+
+    reset()
     yield
-    DefaultScope._instance_dict.clear()
+    reset()
