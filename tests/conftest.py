@@ -57,19 +57,22 @@ def tiny_list_dataset(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def fresh_default_scope():
+def fresh_default_scope(request):
     """Forget mmengine's DefaultScope instances before and after each test.
 
     A Runner registers its scope under ``<experiment>_<timestamp>``; two runners built in the same second from dict
     configs share that name, so the second silently gets the first one's scope, and a registry's ``build`` follows
     whatever scope an earlier test left current. Tests must not depend on their neighbours' scopes: each starts from one
-    fresh 'mmpretrain' scope (most tests are classification ones); seg / det tests set their own.
+    fresh scope of its task: mmseg under tests/seg, mmdet under tests/det, mmpretrain elsewhere.
     """
     from mmengine.registry import DefaultScope
 
+    parts = request.node.path.parts
+    scope = 'mmseg' if 'seg' in parts else 'mmdet' if 'det' in parts else 'mmpretrain'
+
     def reset() -> None:
         DefaultScope._instance_dict.clear()
-        DefaultScope.get_instance('ltplug-tests', scope_name='mmpretrain')
+        DefaultScope.get_instance('ltplug-tests', scope_name=scope)
 
     reset()
     yield

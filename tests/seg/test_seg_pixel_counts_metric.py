@@ -30,13 +30,6 @@ def tiny_ade(tmp_path_factory):
 
 
 
-@pytest.fixture(autouse=True)
-def mmseg_scope():
-    """The metric is built from mmseg's registry under mmseg's scope, as a mmseg config would."""
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmseg')
-
-
 def ade(root: str, split: str = 'training', **kw) -> ADE20KDataset:
     return ADE20KDataset(data_root=root, data_prefix=dict(img_path=f'images/{split}',
                                                           seg_map_path=f'annotations/{split}'), **kw)
