@@ -29,6 +29,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from bench_heads import (  # noqa: E402  (shared machine description / timing helpers, same folder)
+    OtherJobsMeter,
     Task,
     fmt_ms,
     give_class_counts,
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     cols = ['setting', 'plain ms', 'calibrated ms', 'ratio', 'max |d logit|', 'calibrate() ms',
             "calibrate('overlap') ms"]
     rows = []
+    meter = OtherJobsMeter()
     for setting in settings:
         rows.append(run_setting(setting, args.alpha, args.warmup, args.repeats, args.skip_overlap))
         print(f'   done: {setting[0]} (load avg {load_note(torch.get_num_threads())})', flush=True)
@@ -196,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print("   ratio = calibrated / plain eval forward (1.000: same cost); max |d logit| > 0 shows the calibration is "
           "active; calibrate() = the one-off cost with the stored op, calibrate('overlap') = with op_fallback="
           "'overlap'.")
+    print(f'   {meter.note()}')
     print(f'   load avg after: {load_note(torch.get_num_threads())}', flush=True)
     return 0
 

@@ -66,6 +66,47 @@ def _mem_total_gib() -> str:
     return 'RAM unknown'
 
 
+BUSY_OTHERS = 0.2  # CPU cores used on average by other processes while timing, above which the figures are disturbed
+
+
+def _system_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (all cores), from /proc/stat; None elsewhere."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)  # user nice system irq softirq steal
+        return busy / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class OtherJobsMeter:
+    """How many CPU cores *other* processes kept busy on average between construction and :meth:`note`.
+
+    The machine's busy CPU time (/proc/stat) minus this process's own CPU time, divided by the wall time: a direct
+    measure of interference during the timing, unlike the load average, which lags and counts this run's threads.
+    """
+
+    def __init__(self) -> None:
+        self.wall, self.own, self.system = time.perf_counter(), time.process_time(), _system_busy_seconds()
+
+    def cores(self) -> float | None:
+        system = _system_busy_seconds()
+        if system is None or self.system is None:
+            return None
+        wall = time.perf_counter() - self.wall
+        others = (system - self.system) - (time.process_time() - self.own)
+        return max(0.0, others) / wall if wall > 0 else None
+
+    def note(self) -> str:
+        cores = self.cores()
+        if cores is None:
+            return 'other jobs: unknown (no /proc/stat)'
+        flag = (f'  <-- above {BUSY_OTHERS}: other jobs shared the CPU while timing, figures disturbed'
+                if cores > BUSY_OTHERS else '  (machine otherwise idle)')
+        return f'other jobs kept {cores:.2f} core(s) busy on average while timing{flag}'
+
+
 def load_note(own_threads: int = 0) -> str:
     """The 1/5/15-minute load averages, flagged when the machine is busy.
 
@@ -446,6 +487,7 @@ def run_setting(setting: str, s: Sizes, warmup: int, repeats: int, infer_repeats
             traceback.print_exc()
             row.status = f'build FAILED: {type(e).__name__}: {str(e)[:80]}'
             ok = False
+    meter = OtherJobsMeter()
     print(f'\n== {title} ==')
     print(f'   warm-up {warmup}; steps: median (and min) of {repeats} interleaved rounds, inference: of '
           f'{infer_repeats}; load avg before: {load_note()}', flush=True)
@@ -480,6 +522,7 @@ def run_setting(setting: str, s: Sizes, warmup: int, repeats: int, infer_repeats
               f'{fmt_ratio(step[r.key], step["linear"]):>8} | {ref_s:>6} | {fmt_ms(infer[r.key]):>8} | '
               f'{fmt_ms(infer_min[r.key]):>8} | {fmt_ratio(infer[r.key], infer["linear"]):>8} | {ref_i:>6} | {note}')
     print('   ratios use the medians; the min is the run least disturbed by other jobs')
+    print(f'   {meter.note()}')
     print(f'   load avg after: {load_note(torch.get_num_threads())}', flush=True)
     return ok
 

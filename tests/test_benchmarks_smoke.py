@@ -66,6 +66,7 @@ def test_bench_heads_quick_prints_both_tables(outputs):
     check_machine_header(out)
     assert '== head-only, ImageNet-LT-like' in out and '== end-to-end, CIFAR-100-LT-like' in out
     assert 'not registered' not in out and 'FAILED' not in out, out
+    assert out.count('other jobs kept') == 2  # the interference measured during each table
     head_part, e2e_part = out.split('== end-to-end')
     expected = ['LinearClsHead (CE)', 'VMFClsHead, no aux loss', 'VMFClsHead + ICD', 'VMFClsHead + ICD + CFC',
                 'CosineClsHead (s=30, CE)', 'TauNormClsHead (tau=1)', 'LWSClsHead', 'NCMClsHead (cl2n, l2)',
@@ -89,6 +90,7 @@ def test_bench_heads_quick_prints_both_tables(outputs):
 def test_bench_calibration_quick_prints_before_after(outputs):
     out = outputs['benchmarks/bench_calibration.py']
     check_machine_header(out)
+    assert 'other jobs kept' in out
     rows = {k: v for k, v in table_rows(out).items() if 'quick' in k}
     assert len(rows) == 2, out
     for label, (plain, calibrated, ratio, delta, once, overlap) in rows.items():
