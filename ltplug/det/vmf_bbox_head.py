@@ -26,9 +26,9 @@ import torch.nn as nn
 from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 from mmdet.registry import MODELS
 
-from ltplug.core.vmf import VMFClassifier, parse_aux_losses
+from ltplug.core.vmf import VMFClassifier
 from ltplug.engine.class_counts import load_class_counts
-from ltplug.engine.vmf_schedule import AUX_SCHEDULES, current_aux_weight, drop_init_override
+from ltplug.engine.vmf_schedule import configure_aux_losses, current_aux_weight, drop_init_override
 
 
 @MODELS.register_module()
@@ -92,17 +92,8 @@ class VMFBBoxHeadMixin:
         if self.custom_cls_channels or getattr(self.loss_cls, 'use_sigmoid', False):
             raise ValueError(f'{where}: the vMF classifier produces C + 1 softmax logits; loss_cls must be a softmax '
                              f'cross-entropy (got {type(self.loss_cls).__name__} with use_sigmoid / custom channels)')
-        try:
-            self.use_icd, self.use_cfc = parse_aux_losses(aux_loss)
-        except ValueError as e:
-            raise ValueError(f'{where}: aux_loss: {e}') from None
-        if aux_loss_schedule not in AUX_SCHEDULES:
-            raise ValueError(f'{where}: aux_loss_schedule must be one of {AUX_SCHEDULES}, got {aux_loss_schedule!r}')
-        if not aux_loss_weight >= 0:
-            raise ValueError(f'{where}: aux_loss_weight must be >= 0, got {aux_loss_weight}')
-        self.aux_loss_base = float(aux_loss_weight)
-        self.aux_loss_power = float(aux_loss_power)
-        self.aux_loss_schedule = aux_loss_schedule
+        configure_aux_losses(self, aux_loss, aux_loss_weight, aux_loss_power, aux_loss_schedule,
+                             f'{type(self).__name__}: model.roi_head.bbox_head')
         self.fc_cls = VMFBBoxClassifier(self.cls_last_dim, self.num_classes + 1, kappa_init=kappa_init,
                                         use_prior=use_prior, class_counts=class_counts, op_fallback=op_fallback)
         self.fc_cls.keep_input = self.use_cfc

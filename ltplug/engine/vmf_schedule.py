@@ -57,3 +57,24 @@ def drop_init_override(init_cfg, name: str):
     if not kept:
         return None
     return kept if isinstance(init_cfg, list) or len(kept) > 1 else kept[0]
+
+
+def configure_aux_losses(module, aux_loss, aux_loss_weight: float, aux_loss_power: float, aux_loss_schedule: str,
+                         where: str) -> None:
+    """Validate the auxiliary-loss arguments every vMF head takes and store them on ``module``.
+
+    Sets ``use_icd``, ``use_cfc``, ``aux_loss_base``, ``aux_loss_power`` and ``aux_loss_schedule``; ``where`` names the
+    config key in error messages (e.g. 'VMFClsHead: model.head').
+    """
+    from ltplug.core.vmf import parse_aux_losses
+
+    try:
+        module.use_icd, module.use_cfc = parse_aux_losses(aux_loss)
+    except ValueError as e:
+        raise ValueError(f'{where}.aux_loss: {e}') from None
+    check_aux_schedule(aux_loss_schedule, where)
+    if not aux_loss_weight >= 0:
+        raise ValueError(f'{where}.aux_loss_weight must be >= 0, got {aux_loss_weight}')
+    module.aux_loss_base = float(aux_loss_weight)
+    module.aux_loss_power = float(aux_loss_power)
+    module.aux_loss_schedule = aux_loss_schedule

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
-from ltplug.core.vmf import VMFClassifier, parse_aux_losses
+from ltplug.core.vmf import VMFClassifier
 from ltplug.engine.class_counts import load_class_counts
-from ltplug.engine.vmf_schedule import AUX_SCHEDULES, current_aux_weight, drop_init_override  # noqa: F401
+from ltplug.engine.vmf_schedule import configure_aux_losses, current_aux_weight, drop_init_override
 
 
 class VMFPixelClassifier(VMFClassifier):
@@ -70,17 +70,8 @@ class VMFDecodeHeadMixin:
         if self.out_channels != self.num_classes:
             raise ValueError(f'{where}: the vMF classifier needs one logit per class; out_channels={self.out_channels} '
                              f'with num_classes={self.num_classes} (binary out_channels=1 mode) is not supported')
-        try:
-            self.use_icd, self.use_cfc = parse_aux_losses(aux_loss)
-        except ValueError as e:
-            raise ValueError(f'{where}: aux_loss: {e}') from None
-        if aux_loss_schedule not in AUX_SCHEDULES:
-            raise ValueError(f'{where}: aux_loss_schedule must be one of {AUX_SCHEDULES}, got {aux_loss_schedule!r}')
-        if not aux_loss_weight >= 0:
-            raise ValueError(f'{where}: aux_loss_weight must be >= 0, got {aux_loss_weight}')
-        self.aux_loss_base = float(aux_loss_weight)
-        self.aux_loss_power = float(aux_loss_power)
-        self.aux_loss_schedule = aux_loss_schedule
+        configure_aux_losses(self, aux_loss, aux_loss_weight, aux_loss_power, aux_loss_schedule,
+                             f'{type(self).__name__}: model.decode_head')
         self.conv_seg = VMFPixelClassifier(self.channels, self.num_classes, kappa_init=kappa_init,
                                            use_prior=use_prior, op_fallback=op_fallback)
         if class_counts is not None:

@@ -14,9 +14,9 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.core.vmf import VMFClassifier, parse_aux_losses
+from ltplug.core.vmf import VMFClassifier
 from ltplug.engine.class_counts import load_class_counts
-from ltplug.engine.vmf_schedule import check_aux_schedule, current_aux_weight
+from ltplug.engine.vmf_schedule import configure_aux_losses, current_aux_weight
 
 
 @MODELS.register_module()
@@ -46,17 +46,10 @@ class VMFClsHead(ClsHead):
             raise ValueError(f'VMFClsHead: model.head.num_classes must be a positive integer, got {num_classes!r}')
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 2:
             raise ValueError(f'VMFClsHead: model.head.in_channels must be an integer >= 2, got {in_channels!r}')
-        try:
-            self.use_icd, self.use_cfc = parse_aux_losses(aux_loss)
-        except ValueError as e:
-            raise ValueError(f'VMFClsHead: model.head.aux_loss: {e}') from None
-        if not aux_loss_weight >= 0:
-            raise ValueError(f'VMFClsHead: model.head.aux_loss_weight must be >= 0, got {aux_loss_weight}')
+        configure_aux_losses(self, aux_loss, aux_loss_weight, aux_loss_power, aux_loss_schedule,
+                             'VMFClsHead: model.head')
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.aux_loss_base = float(aux_loss_weight)
-        self.aux_loss_power = float(aux_loss_power)
-        self.aux_loss_schedule = check_aux_schedule(aux_loss_schedule, 'VMFClsHead: model.head')
         self.vmf = VMFClassifier(in_channels, num_classes, kappa_init=kappa_init, use_prior=use_prior,
                                  op_fallback=op_fallback)
         if class_counts is not None:
