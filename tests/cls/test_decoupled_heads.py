@@ -15,7 +15,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
-from ltplug.cls.heads.decoupled_heads import CheckpointShapeError
+from ltplug.utils import CheckpointShapeError
 from ltplug.core.decoupled import ncm_centroids, ncm_scores
 
 init_default_scope('mmpretrain')

@@ -125,6 +125,12 @@ def _mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
                          nn.Linear(hidden_dim, out_dim))
 
 
+def _loss_precision(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in at least float32: half-precision (AMP) projections are promoted for the loss, float32 and float64 are
+    kept as they are (a float64 model trains in float64 end to end, as the official code does)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 @MODELS.register_module()
 class BCLClassifier(ImageClassifier):
     """Balanced Contrastive Learning (Zhu et al., CVPR 2022): classifier + contrastive branch with class prototypes.
@@ -185,11 +191,11 @@ class BCLClassifier(ImageClassifier):
 
     def prototypes(self) -> torch.Tensor:
         """L2-normalised class prototypes (C, feat_dim) = normalise(proto_head(w_c)); differentiable."""
-        return F.normalize(self.proto_head(self._class_vectors()).float(), dim=1)
+        return F.normalize(_loss_precision(self.proto_head(self._class_vectors())), dim=1)
 
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
         """L2-normalised contrastive embeddings (N, feat_dim) of pooled features."""
-        return F.normalize(self.contrast_head(pooled).float(), dim=1)
+        return F.normalize(_loss_precision(self.contrast_head(pooled)), dim=1)
 
     @staticmethod
     def _first_view(inputs):
