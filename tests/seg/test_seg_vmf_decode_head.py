@@ -20,8 +20,10 @@ from mmseg.models.decode_heads import DepthwiseSeparableASPPHead, FCNHead, UPerH
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
+
 import ltplug  # noqa: F401
-from ltplug.core.vmf import VMFClassifier, icd_loss, overlap_matrix
+from ltplug.core.vmf import VMFClassifier
 from ltplug.seg.vmf_decode_head import VMFPixelClassifier
 from ltplug.vmf_adapter import drop_init_override
 
@@ -169,8 +171,8 @@ def test_training_logits_prior_loss_and_icd_weight():
     # lambda = 0.2 (1 - 30/100)^0.9 from the MessageHub iteration info
     lam = 0.2 * 0.7 ** 0.9
     assert abs(float(losses['aux_weight']) - lam) < 1e-6
-    icd = icd_loss(overlap_matrix(head.vmf.weight.detach().double(), head.vmf.kappa.detach().double()))
-    assert abs(float(losses['loss_icd']) - lam * float(icd)) < 1e-6
+    icd = icd_shared_kappa(head.vmf.weight.detach().numpy(), 16.0)  # every kappa is still 16
+    assert float(losses['loss_icd']) == pytest.approx(lam * icd, rel=1e-5)
     assert set(losses) == {'loss_ce', 'acc_seg', 'loss_icd', 'aux_weight', 'kappa_mean'}
     # the ICD term reaches kappa and the class weights
     (losses['loss_ce'] + losses['loss_icd']).backward()
@@ -192,13 +194,21 @@ def test_training_logits_prior_loss_and_icd_weight():
 
 
 def test_cfc_loss_on_pixel_embeddings():
+    """CFC on the pixel embeddings with the labels nearest-downsampled to their resolution, ignored pixels dropped."""
     head = build_head('DepthwiseSeparableASPPHead', aux_loss='icd+cfc').train()
     head.vmf.set_class_counts([10, 10, 10, 10, 10])
     set_progress(iter=0, max_iters=10)
+    rec = capture(head.vmf)
     feats = [f.requires_grad_(True) for f in features()]
-    losses = head.loss(feats, samples(2), train_cfg={})
-    assert {'loss_ce', 'loss_icd', 'loss_cfc'} <= set(losses)
-    assert 0 < float(losses['loss_cfc']) < 0.2  # 0.2 * (1 - 1/(1 + KL)) is in [0, 0.2)
+    data = samples(2)
+    losses = head.loss(feats, data, train_cfg={})
+    assert {'loss_ce', 'loss_icd', 'loss_cfc', 'aux_weight'} <= set(losses)
+    emb = rec['x']  # (N, d, h, w), the input of the classifier
+    labels = torch.stack([s.gt_sem_seg.data for s in data]).float()
+    small = F.interpolate(labels, size=emb.shape[2:], mode='nearest').long().squeeze(1)
+    ref = cfc_shared_kappa(emb.movedim(1, -1).numpy(), small.numpy(), head.vmf.weight.detach().numpy(), 16.0,
+                           ignore_index=255)
+    assert float(losses['loss_cfc']) == pytest.approx(0.2 * ref, rel=1e-5)
     losses['loss_cfc'].backward()
     assert feats[3].grad is not None and feats[3].grad.abs().sum() > 0
 
