@@ -15,8 +15,9 @@ def mean_resultant(d: int, k: float) -> float:
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
+    """a / max(||a||, 1e-12) (F.normalize's convention: an all-zero feature, e.g. a dead ReLU pixel, stays 0)."""
     a = np.asarray(a, dtype=np.float64)
-    return a / np.linalg.norm(a, axis=-1, keepdims=True)
+    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
 
 
 def icd_shared_kappa(weight, k: float) -> float:

@@ -5,14 +5,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
-
-from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import OP_SOURCES, VMFClassifier

@@ -58,7 +58,7 @@ K_GRID = (1e-3, 1.0, 2.5, 16.0, 100.0, 333.3, 512.0)
 
 @pytest.mark.parametrize('d', D_GRID)
 def test_against_mpmath(d):
-    """A_d to 1e-12 relative, b to 1e-9 absolute (b needs log I_1023, far below -700 at small kappa, without underflow)."""
+    """A_d to 1e-12 relative, b to 1e-9 absolute (b needs log I_1023, far below -700 at small kappa: no underflow)."""
     k = t64(*K_GRID)
     a = vmf_mean_resultant(k, d)
     b = vmf_log_norm(k, d)

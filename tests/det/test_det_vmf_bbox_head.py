@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
 from mmengine.logging import MessageHub
-
-from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import VMFClassifier

@@ -52,8 +52,9 @@ def test_train_writes_counts_checkpoint_and_lt_metrics(trained):
     ckpt = torch.load(trained['ckpt'], map_location='cpu', weights_only=False)
     state = ckpt['state_dict']
     # everything the test needs is in the checkpoint: counts, b, op (from the ICD step), no calibration baked in
-    assert torch.equal(state['decode_head.head.conv_seg.class_counts'], torch.as_tensor(used))
-    assert int(state['decode_head.head.conv_seg.op_source']) == 2 and float(state['decode_head.head.conv_seg.calib_alpha']) == 1
+    prefix = 'decode_head.head.conv_seg.'
+    assert torch.equal(state[prefix + 'class_counts'], torch.as_tensor(used))
+    assert int(state[prefix + 'op_source']) == 2 and float(state[prefix + 'calib_alpha']) == 1
 
 
 def test_tools_test_with_calibration(trained):

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import DepthwiseSeparableASPPHead, FCNHead, UPerHead
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-
-from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import VMFClassifier

@@ -92,8 +92,8 @@ class LogitAdjustedLoss(nn.Module):
         loss = logit_adjusted_cross_entropy(cls_score, label, self.log_prior, self.tau, reduction='none')
         if weight is not None:
             weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(loss, weight=weight, reduction=reduction_override or self.reduction,
-                                                     avg_factor=avg_factor)
+        reduction = reduction_override or self.reduction
+        return self.loss_weight * weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
 
     def extra_repr(self) -> str:
         return f'tau={self.tau}, num_classes={self.num_classes}, loss_weight={self.loss_weight}'
