@@ -22,6 +22,8 @@ from mmpretrain.models import ClsDataPreprocessor, ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from .multiview import MultiCropClsDataPreprocessor
+
 __all__ = ['BCLDataPreprocessor', 'BCLClassifier', 'gather_views']
 
 
@@ -73,50 +75,23 @@ def gather_views(features: torch.Tensor,
 
 
 @MODELS.register_module()
-class BCLDataPreprocessor(ClsDataPreprocessor):
+class BCLDataPreprocessor(MultiCropClsDataPreprocessor):
     """``ClsDataPreprocessor`` that keeps the views of a multi-view batch apart, as a list (BCL's 3 views).
 
     A multi-view batch (``BCLMultiView`` / ``MultiView`` + ``PackInputs``, collated by mmpretrain's default
     ``pseudo_collate`` or by ``default_collate``) comes out as a list of V tensors of B images each, in view order, each
     normalised like a single-view batch; the labels are processed once (one data sample per image). Single-view batches
     (validation, test) are handled exactly as by ``ClsDataPreprocessor``. Batch augmentations (mixup / cutmix) are not
-    supported with several views. (``MultiViewClsDataPreprocessor`` instead interleaves the views into one batch with
+    supported with several views. (``MultiCropClsDataPreprocessor`` instead interleaves the views into one batch with
     repeated labels, for models that treat every view alike.)
     """
 
-    @staticmethod
-    def split_views(inputs) -> list | None:
-        """The per-view inputs of a multi-view batch, or None for a single-view batch.
-
-        pseudo_collate transposes nested lists, so a multi-view batch is a list (views) of lists (images) of (C, H, W)
-        tensors; default_collate gives a list (views) of (B, C, H, W) tensors. A single view is a (B, C, H, W) tensor
-        or a list of (C, H, W) tensors.
-        """
-        if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (list, tuple)) or len(inputs) == 0:
-            return None
-        first = inputs[0]
-        if isinstance(first, (list, tuple)) or (isinstance(first, torch.Tensor) and first.dim() == 4):
-            return list(inputs)
-        return None
-
     def forward(self, data: dict, training: bool = False) -> dict:
-        views = self.split_views(data['inputs'])
+        views = self.normalise_views(data, training)
         if views is None:
-            return super().forward(data, training)
-        if self.batch_augments is not None and training:
-            raise ValueError('BCLDataPreprocessor: batch augmentations (model.train_cfg.augments, mixup / cutmix) are '
-                             'not supported with multi-view inputs')
-        sizes = {len(v) for v in views}
-        if len(sizes) != 1:
-            raise ValueError(f'BCLDataPreprocessor: the views hold different numbers of images {sorted(sizes)}')
-        outputs, data_samples = [], None
-        for k, view in enumerate(views):  # V (3) views, not samples
-            out = super().forward({'inputs': view, 'data_samples': data.get('data_samples') if k == 0 else None},
-                                  training)
-            outputs.append(out['inputs'])
-            if k == 0:
-                data_samples = out['data_samples']
-        return {'inputs': outputs, 'data_samples': data_samples}
+            return ClsDataPreprocessor.forward(self, data, training)
+        batches, samples = views
+        return {'inputs': batches, 'data_samples': samples}
 
 
 def _mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
