@@ -15,13 +15,6 @@ model = dict(
         num_classes=10,
         in_channels=64,
         scale=30.0,               # s of the cosine classifier (30: the OLTR-family value outside ImageNet-LT)
-        train_cam_class='gt',     # training images are re-weighted by their ground-truth class map ('pred': top-k)
-        pred_topk=1,              # at prediction: the map of the top-1 class of the uncalibrated GAP classifier
-        norm='minmax',            # or 'softmax' (with temperature=)
-        calib_weight=0.5,         # (1 - b) CAM + b prototype map; 0 = plain CAM, 1 = prototypes only
-        residual=True,            # f = GAP(F) + sum_l a(l) F(:, l)
-        momentum=0.9,             # EMA of the class prototypes; None = exact cumulative mean
-        calibrate_at_test=True,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None,
     ),

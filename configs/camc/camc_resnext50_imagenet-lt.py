@@ -19,13 +19,6 @@ model = dict(
         num_classes=1000,
         in_channels=2048,
         scale=16.0,  # the OLTR / decoupling ImageNet-LT cosine-classifier value
-        train_cam_class='gt',
-        pred_topk=1,
-        norm='minmax',
-        calib_weight=0.5,
-        residual=True,
-        momentum=0.9,
-        calibrate_at_test=True,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None,
         topk=(1, 5),

@@ -57,7 +57,7 @@ def check_bcl_inputs(features: torch.Tensor, labels: torch.Tensor, prototypes: t
 
 
 def bcl_loss(features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor, temperature: float = 0.07,
-             anchor_index: torch.Tensor | None = None, check: bool = True) -> torch.Tensor:
+             anchor_index: torch.Tensor | None = None) -> torch.Tensor:
     """Balanced contrastive loss (scalar) of ``features`` (N, D) with ``labels`` (N,) and ``prototypes`` (C, D).
 
     ``features`` are the view embeddings (BCL: the L2-normalised projections of views 2 and 3, stacked; any order,
@@ -65,10 +65,9 @@ def bcl_loss(features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Ten
     are all ``features`` rows plus the prototypes; the anchors are all ``features`` rows, or only the rows
     ``anchor_index`` (distributed training: the local rows of the gathered views; the loss is then the mean over those
     anchors only). Computed in float32 (float64 for float64 inputs) even under autocast or with half-precision inputs;
-    gradients flow into both inputs. ``check`` validates shapes, labels and finiteness.
+    gradients flow into both inputs. Shapes, labels and finiteness are checked first (one host sync).
     """
-    if check:
-        check_bcl_inputs(features, labels, prototypes, temperature, anchor_index)
+    check_bcl_inputs(features, labels, prototypes, temperature, anchor_index)
     num_classes = prototypes.shape[0]
     device = features.device
     with torch.autocast(device_type=device.type, enabled=False):

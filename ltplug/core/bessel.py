@@ -11,7 +11,7 @@ computed in log space, on any device, vectorised over kappa (METHODS.md §1.4):
 
 Gradients are the analytic identities the official ``Function_Apk`` / ``Function_Bias`` use (never autograd through the
 series), so training matches the reference code: d b / d kappa = -A_d(kappa),
-d A_d / d kappa = 1 - (d-1) A_d / kappa - A_d^2, d log I_v / d kappa = A + v / kappa. Results come back in the dtype
+d A_d / d kappa = 1 - (d-1) A_d / kappa - A_d^2. Results come back in the dtype
 of ``kappa``; the maths always runs in float64.
 
 Deliberate choices (documented in configs/vmf/README.md):
@@ -27,7 +27,7 @@ import math
 
 import torch
 
-__all__ = ['log_bessel_iv', 'vmf_mean_resultant', 'vmf_log_norm', 'num_cf_terms', 'DEBYE_MIN_ORDER']
+__all__ = ['vmf_mean_resultant', 'vmf_log_norm', 'num_cf_terms', 'DEBYE_MIN_ORDER']
 
 # Orders below this are shifted up by the recurrence before the Debye expansion (4 terms: |error| < 1e-11 from here on).
 DEBYE_MIN_ORDER = 64.0
@@ -141,40 +141,6 @@ class _LogNorm(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         (a,) = ctx.saved_tensors
         return -grad_out * a, None, None, None
-
-
-class _LogIv(torch.autograd.Function):
-    """log I_v(kappa) for kappa > 0 with the analytic gradient I_v'/I_v = A + v/kappa."""
-
-    @staticmethod
-    def forward(ctx, kappa: torch.Tensor, v: float, num_terms: int | None) -> torch.Tensor:
-        f, q = _bessel_core(v, kappa, num_terms, with_f=True)
-        ctx.save_for_backward(kappa, q)
-        ctx.v = v
-        return f + v * torch.log(kappa)
-
-    @staticmethod
-    def backward(ctx, grad_out: torch.Tensor):
-        kappa, q = ctx.saved_tensors
-        return grad_out * (kappa * q + ctx.v / kappa), None, None
-
-
-def log_bessel_iv(v: float, kappa: torch.Tensor, num_terms: int | None = None) -> torch.Tensor:
-    """log I_v(kappa) for order v >= 0 and kappa > 0, without underflow (float64 maths, analytic gradient).
-
-    Uniform Debye expansion (4 terms) at order >= 64, shifted down to v by the exact recurrence when v is smaller.
-    ``num_terms`` is the continued-fraction depth of the shift (None: enough for double precision, see num_cf_terms).
-    """
-    v = float(v)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f'log_bessel_iv: order v must be a finite number >= 0, got {v}')
-    dtype = kappa.dtype if kappa.is_floating_point() else torch.get_default_dtype()
-    k = _as_float64(kappa)
-    if k.numel() and bool((k <= 0).any()):
-        raise ValueError('log_bessel_iv: kappa must be > 0 (log I_v is not real for kappa <= 0 and non-integer v)')
-    if kappa.requires_grad:
-        k = kappa.to(torch.float64)
-    return _LogIv.apply(k, v, num_terms).to(dtype)
 
 
 def vmf_mean_resultant(kappa: torch.Tensor, d: int, num_terms: int | None = None) -> torch.Tensor:

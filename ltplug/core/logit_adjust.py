@@ -45,12 +45,10 @@ def adjust_logits(logits: torch.Tensor, log_prior: torch.Tensor, tau: float = 1.
 
 
 def logit_adjusted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, log_prior: torch.Tensor,
-                                 tau: float = 1.0, weight: torch.Tensor | None = None,
-                                 reduction: str = 'mean') -> torch.Tensor:
+                                 tau: float = 1.0, reduction: str = 'mean') -> torch.Tensor:
     """CE(z + tau * log pi, y) per sample (``reduction='none'``) or averaged / summed.
 
-    ``target`` holds class ids (N,) or soft / one-hot scores (N, C) (mixup-style batch augments). ``weight`` is an
-    optional per-class weight, applied as in ``F.cross_entropy`` (hard targets only).
+    ``target`` holds class ids (N,) or soft / one-hot scores (N, C) (mixup-style batch augments).
     """
     if logits.dim() != 2:
         raise ValueError(f'logit-adjusted CE: logits must be (N, C), got shape {tuple(logits.shape)}')
@@ -61,8 +59,6 @@ def logit_adjusted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, log
         if target.shape != logits.shape:
             raise ValueError(f'logit-adjusted CE: soft targets must be (N, C) = {tuple(logits.shape)}, got '
                              f'{tuple(target.shape)}')
-        if weight is not None:
-            raise ValueError('logit-adjusted CE: class weights are only supported with hard (class id) targets')
         loss = -(target.to(adjusted.dtype) * F.log_softmax(adjusted, dim=1)).sum(dim=1)
         if reduction == 'mean':
             return loss.mean()
@@ -70,4 +66,4 @@ def logit_adjusted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, log
     if target.dim() != 1 or target.shape[0] != logits.shape[0]:
         raise ValueError(f'logit-adjusted CE: targets must be (N,) class ids with N = {logits.shape[0]}, got shape '
                          f'{tuple(target.shape)}')
-    return F.cross_entropy(adjusted, target.long(), weight=weight, reduction=reduction)
+    return F.cross_entropy(adjusted, target.long(), reduction=reduction)

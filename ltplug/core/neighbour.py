@@ -102,8 +102,7 @@ def smooth_one_hot(labels: torch.Tensor, num_classes: int, smoothing: float = 0.
 
 def neighbour_silencing_loss(logits: torch.Tensor, labels: torch.Tensor, keep_mask: torch.Tensor,
                              prior: torch.Tensor | None = None, tau: float = 1.0,
-                             soft_target: torch.Tensor | None = None, label_smoothing: float = 0.0,
-                             soft_weight: float | None = None) -> torch.Tensor:
+                             soft_target: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
     """Per-sample neighbour-silencing loss (N,) in float32 (float64 if the logits are float64).
 
     Args:
@@ -114,10 +113,6 @@ def neighbour_silencing_loss(logits: torch.Tensor, labels: torch.Tensor, keep_ma
         soft_target: (N, K) targets (Mixup/CutMix scores); default the one-hot of ``labels``.
         label_smoothing: timm-style smoothing over the K classes applied to the targets (s/K off, 1-s+s/K on; for mixed
             targets the same affine map, which equals smoothing before mixing).
-        soft_weight: None (the official hard mask) or lambda_s in [0, 1]: an **unverified** variant from a
-            third-party summary, where a silenced pair is down-weighted instead of removed: the neighbour's term in the
-            softmax partition is multiplied by lambda_s (``z'_j + log lambda_s``) and its target by lambda_s.
-            lambda_s = 0 is the hard mask, 1 is plain logit-adjusted CE.
     """
     if logits.dim() != 2:
         raise ValueError(f'logits must be (N, K), got shape {tuple(logits.shape)}')
@@ -142,15 +137,8 @@ def neighbour_silencing_loss(logits: torch.Tensor, labels: torch.Tensor, keep_ma
         if label_smoothing:
             target = target * (1.0 - label_smoothing) + label_smoothing / k
     keep = keep_mask.to(device=z.device, dtype=torch.bool)[labels]  # (N, K) row of the sample's class
-    if soft_weight is None or soft_weight == 0:
-        z = z.masked_fill(~keep, MASK_FILL)
-        target = target.masked_fill(~keep, 0.0)
-    else:
-        if not 0.0 < soft_weight <= 1.0:
-            raise ValueError(f'soft_weight (lambda_s) must lie in [0, 1], got {soft_weight}')
-        w = torch.where(keep, torch.ones_like(z), torch.full_like(z, float(soft_weight)))
-        z = z + torch.log(w)
-        target = target * w
+    z = z.masked_fill(~keep, MASK_FILL)
+    target = target.masked_fill(~keep, 0.0)
     return -(target * F.log_softmax(z, dim=-1)).sum(dim=-1)
 
 

@@ -17,7 +17,6 @@ import math
 import warnings
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -26,11 +25,14 @@ from torch.utils.checkpoint import checkpoint
 from .bessel import vmf_log_norm, vmf_mean_resultant
 
 __all__ = ['aux_loss_weight', 'overlap_matrix', 'icd_loss', 'overlap_row_mean', 'icd_loss_and_op', 'cfc_loss',
-           'calibrated_kappa', 'VMFClassifier', 'parse_aux_losses', 'OP_SOURCES', 'AUX_LOSS_CHOICES']
+           'calibrated_kappa', 'VMFClassifier', 'parse_aux_losses', 'OP_SOURCES', 'OP_FALLBACKS', 'AUX_LOSS_CHOICES',
+           'KAPPA_MIN']
 
 # What the ``op`` buffer holds (the ``op_source`` buffer stores the index).
 OP_SOURCES = ('unset', 'bias', 'icd', 'final_overlap')
+OP_FALLBACKS = ('bias', 'overlap')
 AUX_LOSS_CHOICES = ('none', 'icd', 'cfc', 'icd+cfc')
+KAPPA_MIN = 1.0  # the logits use max(kappa, 1), as the official classifier (docs/methods.md §1.10)
 _OVERLAP_CHUNK_ELEMS = 1 << 22  # rows per chunk = this / C (about 4M matrix entries per chunk)
 
 
@@ -191,24 +193,6 @@ def calibrated_kappa(kappa: torch.Tensor, op: torch.Tensor, alpha: float) -> tor
     return kappa ** alpha * op_scaled ** (1.0 - alpha)
 
 
-def _counts_array(counts, num_classes: int, where: str) -> np.ndarray:
-    if isinstance(counts, torch.Tensor):
-        counts = counts.detach().cpu().numpy()
-    arr = np.asarray(counts)
-    if arr.ndim != 1:
-        raise ValueError(f'{where}: class counts must be 1-D, got shape {arr.shape}')
-    if arr.size != num_classes:
-        raise ValueError(f'{where}: got counts for {arr.size} classes but num_classes={num_classes}')
-    if arr.size and (not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr))
-                     or np.any(arr != np.round(arr))):
-        raise ValueError(f'{where}: class counts must be finite integers')
-    if np.any(arr <= 0):
-        empty = np.flatnonzero(arr <= 0)
-        raise ValueError(f'{where}: {empty.size} class(es) have no training samples (first: {empty[:10].tolist()}); '
-                         'the log prior log n_c is undefined for them')
-    return arr.astype(np.int64)
-
-
 class VMFClassifier(nn.Module):
     """Per-class vMF classifier (official ``Multi_kappa_vMF_Classifier`` + the wiring of ``batch_forward``).
 
@@ -218,46 +202,41 @@ class VMFClassifier(nn.Module):
     ``op`` + ``op_source`` (calibration statistics and where they came from, see OP_SOURCES), ``calib_alpha`` +
     ``kappa_calibrated`` (the precomputed calibrated concentration; alpha = 1 means off).
 
-    ``op_fallback`` decides what ``op`` is when the ICD loss is not used (METHODS.md §1.10.9): ``'bias'`` (default, the
-    official ``vmf.yaml`` behaviour: op = b(kappa) of the last training step, so calibration ranks classes by b, which
-    decreases in kappa) or ``'overlap'`` (op = the overlap row mean of the final weights and kappa, computed once by
-    :meth:`calibrate`: the same statistic ICD runs store, minus the one-step lag). With ICD on, op is always the ICD row
-    mean of the last training mini-batch, as in the official code.
+    ``aux_loss`` ('none', 'icd', 'cfc' or 'icd+cfc') selects the auxiliary losses that :meth:`aux_losses` returns.
+    ``op_fallback`` decides what ``op`` is when the ICD loss is not used (docs/methods.md §1.10.9): ``'bias'``
+    (default, the official ``vmf.yaml`` behaviour: op = b(kappa) of the last training step, so calibration ranks
+    classes by b, which decreases in kappa) or ``'overlap'`` (op = the overlap row mean of the final weights and kappa,
+    computed once by :meth:`calibrate`: the same statistic ICD runs store, minus the one-step lag). With ICD on, op is
+    always the ICD row mean of the last training mini-batch, as in the official code.
+
+    The arguments are not validated here: the heads (``ltplug.vmf_adapter.build_vmf_classifier``) check them once,
+    naming the config key, and the class-count hooks check the counts.
     """
 
     def __init__(self, in_features: int, num_classes: int, kappa_init: float = 16.0, use_prior: bool = True,
-                 class_counts=None, op_fallback: str = 'bias', kappa_min: float = 1.0) -> None:
+                 op_fallback: str = 'bias', aux_loss: str | Sequence[str] | None = 'none') -> None:
         super().__init__()
-        if isinstance(in_features, bool) or not isinstance(in_features, int) or in_features < 2:
-            raise ValueError(f'VMFClassifier: in_features must be an integer >= 2, got {in_features!r}')
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'VMFClassifier: num_classes must be a positive integer, got {num_classes!r}')
-        if not (isinstance(kappa_init, (int, float)) and math.isfinite(kappa_init) and kappa_init > 0):
-            raise ValueError(f'VMFClassifier: kappa_init must be a positive number, got {kappa_init!r}')
-        if op_fallback not in ('bias', 'overlap'):
-            raise ValueError(f"VMFClassifier: op_fallback must be 'bias' or 'overlap', got {op_fallback!r}")
-        self.in_features = in_features
-        self.num_classes = num_classes
+        self.in_features = int(in_features)
+        self.num_classes = int(num_classes)
         self.use_prior = bool(use_prior)
         self.requires_class_counts = self.use_prior  # read by ClassCountsHook
         self.op_fallback = op_fallback
-        self.kappa_min = float(kappa_min)
-        self.weight = nn.Parameter(torch.empty(num_classes, in_features))
-        self.kappa = nn.Parameter(torch.full((num_classes,), float(kappa_init)))
-        self.register_buffer('class_counts', torch.zeros(num_classes, dtype=torch.long))
-        self.register_buffer('log_prior', torch.zeros(num_classes))
-        self.register_buffer('bias', vmf_log_norm(self.kappa.detach(), in_features).float())
-        self.register_buffer('op', torch.zeros(num_classes))
+        self.use_icd, self.use_cfc = parse_aux_losses(aux_loss)
+        self.weight = nn.Parameter(torch.empty(self.num_classes, self.in_features))
+        self.kappa = nn.Parameter(torch.full((self.num_classes,), float(kappa_init)))
+        self.register_buffer('class_counts', torch.zeros(self.num_classes, dtype=torch.long))
+        self.register_buffer('log_prior', torch.zeros(self.num_classes))
+        self.register_buffer('bias', vmf_log_norm(self.kappa.detach(), self.in_features).float())
+        self.register_buffer('op', torch.zeros(self.num_classes))
         self.register_buffer('op_source', torch.zeros((), dtype=torch.long))
         self.register_buffer('calib_alpha', torch.ones(()))
-        self.register_buffer('kappa_calibrated', self.kappa.detach().clamp(min=self.kappa_min).clone())
+        self.register_buffer('kappa_calibrated', self.kappa.detach().clamp(min=KAPPA_MIN).clone())
         self._has_prior = False
         self._calibrated = False
         self._icd_seen = False
         self._warned_train_calibrated = False
+        self._last_features: torch.Tensor | None = None  # the input of the last training forward, kept for CFC
         self.reset_parameters()
-        if class_counts is not None:
-            self.set_class_counts(class_counts)
 
     def reset_parameters(self) -> None:
         """U(-1/sqrt d, 1/sqrt d) weight init, as the official ``reset_parameters``."""
@@ -276,14 +255,15 @@ class VMFClassifier(nn.Module):
         self._icd_seen = int(self.op_source) == OP_SOURCES.index('icd')
 
     def extra_repr(self) -> str:
+        aux = '+'.join(n for n, on in (('icd', self.use_icd), ('cfc', self.use_cfc)) if on) or 'none'
         return (f'in_features={self.in_features}, num_classes={self.num_classes}, use_prior={self.use_prior}, '
-                f'op_fallback={self.op_fallback!r}')
+                f'op_fallback={self.op_fallback!r}, aux_loss={aux!r}')
 
     # ----------------------------------------------------------------------------------------------- class counts
     def set_class_counts(self, counts) -> None:
-        """Set n_c (length num_classes, every class non-empty) and the training log prior log n_c."""
-        arr = _counts_array(counts, self.num_classes, f'{type(self).__name__}.set_class_counts')
-        t = torch.as_tensor(arr, dtype=torch.long, device=self.class_counts.device)
+        """Set n_c and the training log prior log n_c (``counts``: num_classes positive integers, checked by the
+        caller: ``ltplug.engine.class_counts.check_class_counts``)."""
+        t = torch.as_tensor(counts, dtype=torch.long, device=self.class_counts.device)
         self.class_counts.copy_(t)
         self.log_prior.copy_(torch.log(t.to(torch.float64)).to(self.log_prior.dtype))
         self._has_prior = True
@@ -291,11 +271,16 @@ class VMFClassifier(nn.Module):
     @property
     def effective_kappa(self) -> torch.Tensor:
         """The concentration used in the logits: max(kappa, 1) (hard clamp, zero gradient below 1)."""
-        return torch.clamp(self.kappa, min=self.kappa_min)
+        return torch.clamp(self.kappa, min=KAPPA_MIN)
 
     @property
     def calibrated(self) -> bool:
         return self._calibrated
+
+    @property
+    def last_features(self) -> torch.Tensor | None:
+        """The input of the last training forward while CFC is on (cleared by :meth:`aux_losses`), else None."""
+        return self._last_features
 
     # ----------------------------------------------------------------------------------------------- logits
     def cosine(self, x: torch.Tensor) -> torch.Tensor:
@@ -311,7 +296,8 @@ class VMFClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., d) features -> (..., C) logits.
 
-        training: max(kappa, 1) cos + b(raw kappa) + log n_c (log n_c only if use_prior); b is stored in ``bias``.
+        training: max(kappa, 1) cos + b(raw kappa) + log n_c (log n_c only if use_prior); b is stored in ``bias``;
+        with CFC on, ``x`` is kept for :meth:`aux_losses`.
         eval: kappa' cos + stored ``bias``, no prior (kappa' = max(kappa, 1) unless calibrated).
         """
         cos = self.cosine(x)
@@ -329,6 +315,8 @@ class VMFClassifier(nn.Module):
                               f'(alpha={float(self.calib_alpha)}) is dropped', stacklevel=2)
                 self._warned_train_calibrated = True
             self.calibrate(1.0)
+        if self.use_cfc:
+            self._last_features = x
         b = vmf_log_norm(self.kappa, self.in_features)
         with torch.no_grad():
             self.bias.copy_(b.detach())
@@ -348,8 +336,8 @@ class VMFClassifier(nn.Module):
     def icd_loss(self) -> torch.Tensor:
         """ICD loss on the current weights / raw kappa; in training it also refreshes ``op`` (row means, no grad).
 
-        Call it after :meth:`forward` in a training step (the head does); the official code stores op from the same
-        step. Outside training it only computes the loss.
+        Call it after :meth:`forward` in a training step (:meth:`aux_losses` does); the official code stores op from
+        the same step. Outside training it only computes the loss.
         """
         loss, op = icd_loss_and_op(self.weight, self.kappa, self.in_features)
         if self.training:
@@ -360,12 +348,33 @@ class VMFClassifier(nn.Module):
         return loss
 
     def cfc_loss(self, feats: torch.Tensor, labels: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
-        """CFC loss for features (N, d) (or (..., d), flattened) and labels (N,)."""
-        if feats.shape[-1] != self.in_features:
-            raise ValueError(f'{type(self).__name__}.cfc_loss: features must have {self.in_features} channels in the '
-                             f'last dim, got {tuple(feats.shape)}')
+        """CFC loss for features (..., d) and labels of the same leading shape (both flattened)."""
         return cfc_loss(feats.reshape(-1, self.in_features), labels.reshape(-1), self.weight, self.kappa,
                         ignore_index=ignore_index)
+
+    def aux_losses(self, feats: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                   ignore_index: int | None = None, weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """The auxiliary losses and logs of one training step, the one call every head makes after :meth:`forward`.
+
+        Returns ``loss_icd`` = weight * ICD and / or ``loss_cfc`` = weight * CFC (as selected by ``aux_loss``) plus the
+        log ``aux_weight`` when either is on, and always the log ``kappa_mean``. CFC uses ``feats`` (..., d), by default
+        the input of the last training forward, and ``labels`` of the same leading shape (``ignore_index`` entries
+        dropped, e.g. ignored pixels or background RoIs).
+        """
+        out: dict[str, torch.Tensor] = {}
+        if self.use_icd:
+            out['loss_icd'] = weight * self.icd_loss()
+        if self.use_cfc:
+            feats = self._last_features if feats is None else feats
+            self._last_features = None
+            if feats is None or labels is None:
+                raise ValueError(f'{type(self).__name__}.aux_losses: the CFC loss needs the labels and the features '
+                                 'of this training step (call forward in training mode first)')
+            out['loss_cfc'] = weight * self.cfc_loss(feats, labels, ignore_index)
+        if out:
+            out['aux_weight'] = self.weight.new_tensor(float(weight)).detach()
+        out['kappa_mean'] = self.kappa.detach().mean()
+        return out
 
     # ----------------------------------------------------------------------------------------------- calibration
     @torch.no_grad()

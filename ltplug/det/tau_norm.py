@@ -32,8 +32,8 @@ class TauNormBBoxClassifier(nn.Linear):
     """Linear (C + 1)-way bbox classifier whose foreground rows are tau-normalised at test time (see module doc)."""
 
     def __init__(self, in_features: int, out_features: int, tau: float = 1.0, rescale: bool = True,
-                 fg_bias: str = 'mean', bias: bool = True) -> None:
-        super().__init__(in_features, out_features, bias=bias)
+                 fg_bias: str = 'mean') -> None:
+        super().__init__(in_features, out_features)
         if out_features < 2:
             raise ValueError(f'TauNormBBoxClassifier: out_features must be num_classes + 1 >= 2, got {out_features}')
         if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
@@ -47,15 +47,13 @@ class TauNormBBoxClassifier(nn.Linear):
     def extra_repr(self) -> str:
         return f'{super().extra_repr()}, tau={self.tau}, rescale={self.rescale}, fg_bias={self.fg_bias!r}'
 
-    def normalized_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def normalized_parameters(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The (weight, bias) used at test time."""
         w_fg, w_bg = self.weight[:-1], self.weight[-1:]
         w = tau_normalize_weight(w_fg, self.tau)
         if self.rescale:
             w = w * w_fg.norm(p=2, dim=1).pow(self.tau).mean()
         weight = torch.cat([w, w_bg], dim=0)
-        if self.bias is None:
-            return weight, None
         b_fg, b_bg = self.bias[:-1], self.bias[-1:]
         if self.fg_bias == 'mean':
             b_fg = b_fg.mean().expand_as(b_fg)

@@ -76,6 +76,31 @@ def test_loss_is_alpha_lc_plus_beta_bcl_from_one_encoder_pass():
     assert losses['loss_bcl'].item() == pytest.approx(BETA * lbcl.item(), rel=1e-5)
 
 
+def test_float64_step_is_float64_end_to_end():
+    """A float64 model trains in float64: the embeddings and prototypes reaching the BCL loss, both losses and every
+    gradient are float64, and L_BCL equals a float64 recomputation from the parts to rel 1e-12 (one float32 round trip
+    inside the model would put it about 1e-7 off)."""
+    model = build_model().double()
+    model.train()
+    views, labels, samples = _batch()
+    views = [v.double() for v in views]
+    seen = {}
+    model.contrast_loss.register_forward_pre_hook(lambda m, args: seen.update(args=args))
+    losses = model.loss(views, samples)
+    feats_in, _, protos_in = seen['args']
+    assert feats_in.dtype == protos_in.dtype == torch.float64
+    assert {k: v.dtype for k, v in losses.items()} == {'loss_cls': torch.float64, 'loss_bcl': torch.float64}
+    with torch.no_grad():  # train-mode BN on the same batch: the same statistics
+        feats = model.extract_feat(torch.cat(views))[-1]
+        emb = F.normalize(model.contrast_head(feats), dim=1)
+        protos = F.normalize(model.proto_head(model.head.weight.t()), dim=1)
+        ref = BETA * bcl_loss(emb[6:], labels.repeat(2), protos, TAU).item()
+    assert losses['loss_bcl'].item() == pytest.approx(ref, rel=1e-12)
+    (losses['loss_cls'] + losses['loss_bcl']).backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(g.dtype == torch.float64 for g in grads)
+
+
 def test_prototypes_train_the_classifier_and_their_own_mlp():
     model = build_model()
     model.train()

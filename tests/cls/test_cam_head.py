@@ -28,7 +28,7 @@ def samples(labels):
 
 
 def test_shapes_and_predictions():
-    head = build_head(pred_topk=2).eval()
+    head = build_head().eval()
     fmap = torch.randn(3, 8, 4, 4)
     assert head((fmap,)).shape == (3, 5)
     assert head.pre_logits((fmap,)).shape == (3, 8)
@@ -51,9 +51,8 @@ def test_clear_errors():
         head((bad,))
     with pytest.raises(ValueError, match='labels must lie'):
         head.loss((torch.randn(2, 8, 3, 3),), samples([0, 5]))
-    for kw, msg in ((dict(train_cam_class='all'), 'train_cam_class'), (dict(norm='l2'), 'norm'),
-                    (dict(pred_topk=6), 'pred_topk'), (dict(calib_weight=1.5), 'calib_weight'),
-                    (dict(momentum=1.0), 'momentum'), (dict(scale=0.0), 'scale')):
+    for kw, msg in ((dict(scale=0.0), 'model.head.scale'), (dict(num_classes=0), 'model.head.num_classes'),
+                    (dict(in_channels=2.5), 'model.head.in_channels')):
         with pytest.raises(ValueError, match=msg):
             build_head(**kw)
 
@@ -61,7 +60,7 @@ def test_clear_errors():
 def test_uniform_map_reduces_to_gap_cosine_classifier():
     # channel 0 is constant over locations and the classifier only looks at channel 0: every map is uniform, so the
     # calibrated feature is GAP (times 2 with the residual) and the scaled cosine logits equal those of GAP
-    head = build_head(residual=True).eval()
+    head = build_head().eval()
     with torch.no_grad():
         head.fc.weight.zero_()
         head.fc.weight[:, 0] = torch.linspace(-1, 1, 5)
@@ -75,23 +74,23 @@ def test_uniform_map_reduces_to_gap_cosine_classifier():
 
 def test_prediction_logits_match_a_float64_reference():
     torch.manual_seed(3)
-    head = build_head(calib_weight=0.0, residual=False, pred_topk=1).eval()
+    head = build_head().eval()  # no prototype yet: the CAM alone
     fmap = torch.randn(2, 8, 2, 3)
     out = head((fmap,)).detach().double().numpy()
     w = head.fc.weight.detach().double().numpy()
     wn = w / np.linalg.norm(w, axis=1, keepdims=True)
-    for i in range(2):  # naive reference: GAP top-1 class, its min-max CAM as pooling weights, scaled cosine
+    for i in range(2):  # naive reference: GAP top-1 class, its min-max CAM as pooling weights + GAP, scaled cosine
         feats = fmap[i].double().numpy().reshape(8, -1)
         gap = feats.mean(axis=1)
         c = int(np.argmax(wn @ (gap / np.linalg.norm(gap))))
         m = wn[c] @ feats
         a = (m - m.min()) / (m.max() - m.min())
-        f = feats @ (a / a.sum())
+        f = feats @ (a / a.sum()) + gap
         np.testing.assert_allclose(out[i], 16.0 * wn @ (f / np.linalg.norm(f)), rtol=1e-5, atol=1e-5)
 
 
 def test_prototypes_update_only_in_training():
-    head = build_head(momentum=None)
+    head = build_head()
     fmap = torch.randn(4, 8, 3, 3)
     labels = [0, 0, 2, 2]
     head.eval()
@@ -109,14 +108,20 @@ def test_prototypes_update_only_in_training():
     head.predict((fmap,))
     torch.testing.assert_close(head.prototypes, before)
     assert 'prototypes' in head.state_dict() and 'proto_count' in head.state_dict()  # saved with the checkpoint
+    # a second training batch: p <- 0.9 p + 0.1 batch mean for the classes in it, the others unchanged
+    fmap2 = torch.randn(2, 8, 3, 3)
+    head.train()
+    head.loss((fmap2,), samples([0, 1]))
+    gap2 = torch.nn.functional.normalize(fmap2.mean(dim=(2, 3)), dim=-1)
+    torch.testing.assert_close(head.prototypes[0], 0.9 * before[0] + 0.1 * gap2[0])
+    torch.testing.assert_close(head.prototypes[1], gap2[1])  # first batch of class 1 sets it
+    torch.testing.assert_close(head.prototypes[2], before[2])
 
 
-@pytest.mark.parametrize('train_cam_class', ['gt', 'pred'])
-def test_training_steps_lower_the_loss(train_cam_class):
+def test_training_steps_lower_the_loss():
     torch.manual_seed(0)
     model = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8), neck=None,
-                              head=dict(type='CAMCalibratedClsHead', num_classes=4, in_channels=64, scale=16.0,
-                                        train_cam_class=train_cam_class, pred_topk=2)))
+                              head=dict(type='CAMCalibratedClsHead', num_classes=4, in_channels=64, scale=16.0)))
     model.train()
     x = torch.randn(16, 3, 16, 16)
     data = samples(torch.arange(16) % 4)

@@ -15,8 +15,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
-from ltplug.cls.heads.decoupled_heads import CheckpointShapeError
-from ltplug.core.decoupled import ncm_centroids, ncm_scores
+from ltplug.utils import CheckpointShapeError
 
 init_default_scope('mmpretrain')
 
@@ -114,9 +113,14 @@ def test_ncm_head_fit_predict_and_state_dict():
     with pytest.raises(RuntimeError, match='no fitted centroids'):
         head((feats,))
     head.fit(feats, labels)
-    cents, mean = ncm_centroids(feats.double(), labels, 3, 'cl2n')
+    # float64 reference: cl2n = centre by the training mean, then L2-normalise; score = -||q' - c||^2
+    f = feats.double().numpy()
+    mean = f.mean(0)
+    fn = (f - mean) / np.linalg.norm(f - mean, axis=1, keepdims=True)
+    cents = np.stack([fn[labels.numpy() == c].mean(0) for c in range(3)])
     q = torch.randn(7, 6)
-    ref = ncm_scores(q.double(), cents, 'cl2n', 'l2', mean)
+    qn = (q.double().numpy() - mean) / np.linalg.norm(q.double().numpy() - mean, axis=1, keepdims=True)
+    ref = torch.from_numpy(-((qn[:, None, :] - cents[None]) ** 2).sum(-1))
     torch.testing.assert_close(head((q,)).double(), ref, rtol=1e-5, atol=1e-5)
     preds = head.predict((q,))
     assert [int(p.pred_label) for p in preds] == ref.argmax(1).tolist()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
@@ -13,7 +14,7 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
-from ltplug.core.vmf import OP_SOURCES, VMFClassifier, aux_loss_weight, cfc_loss, icd_loss, overlap_matrix
+from ltplug.core.vmf import OP_SOURCES, VMFClassifier
 
 C, D = 5, 16
 COUNTS = [40, 20, 10, 5, 2]
@@ -44,7 +45,8 @@ def batch():
 
 
 @pytest.mark.parametrize('aux', ['none', 'icd', 'cfc', 'icd+cfc'])
-def test_loss_matches_core(aux, batch):
+def test_loss_matches_closed_forms(aux, batch):
+    """CE, lambda ICD and lambda CFC of a first step (every kappa = 16) against scipy closed forms; the log keys."""
     x, y = batch
     head = make_head(aux_loss=aux)
     head.train()
@@ -55,21 +57,21 @@ def test_loss_matches_core(aux, batch):
     cos = F.normalize(x, dim=1) @ F.normalize(vmf.weight.detach(), dim=1).t()
     logits = cos * vmf.kappa.detach().clamp(min=1) + vmf.bias + torch.log(torch.tensor(COUNTS, dtype=torch.float))
     assert losses['loss'].item() == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-5)
-    lam = aux_loss_weight(3, 10)
-    assert lam == pytest.approx(0.2 * 0.7 ** 0.9)
+    lam = 0.2 * 0.7 ** 0.9  # 0.2 (1 - e/E)^0.9 at epoch 3 of 10
+    w = vmf.weight.detach().numpy()
     expected_keys = {'loss', 'kappa_mean'}
     if 'icd' in aux:
         expected_keys |= {'loss_icd', 'aux_weight'}
-        ref = icd_loss(overlap_matrix(vmf.weight.detach().double(), vmf.kappa.detach().double())).item()
-        assert losses['loss_icd'].item() == pytest.approx(lam * ref, rel=1e-5)
+        assert losses['loss_icd'].item() == pytest.approx(lam * icd_shared_kappa(w, 16.0), rel=1e-5)
         assert int(vmf.op_source) == OP_SOURCES.index('icd')
     else:
         assert int(vmf.op_source) == OP_SOURCES.index('bias')  # the official fallback
     if 'cfc' in aux:
         expected_keys |= {'loss_cfc', 'aux_weight'}
-        ref = cfc_loss(x.double(), y, vmf.weight.detach().double(), vmf.kappa.detach().double()).item()
-        assert losses['loss_cfc'].item() == pytest.approx(lam * ref, rel=1e-5)
+        assert losses['loss_cfc'].item() == pytest.approx(lam * cfc_shared_kappa(x, y, w, 16.0), rel=1e-5)
     assert set(losses) == expected_keys
+    if 'aux_weight' in losses:
+        assert losses['aux_weight'].item() == pytest.approx(lam)
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     assert vmf.kappa.grad is not None and vmf.weight.grad is not None

@@ -7,7 +7,7 @@ import mpmath as mp
 import pytest
 import torch
 
-from ltplug.core.bessel import log_bessel_iv, num_cf_terms, vmf_log_norm, vmf_mean_resultant
+from ltplug.core.bessel import num_cf_terms, vmf_log_norm, vmf_mean_resultant
 
 mp.mp.dps = 40
 
@@ -58,25 +58,14 @@ K_GRID = (1e-3, 1.0, 2.5, 16.0, 100.0, 333.3, 512.0)
 
 @pytest.mark.parametrize('d', D_GRID)
 def test_against_mpmath(d):
-    """A_d to 1e-12 relative, b and log I_v to 1e-9 absolute (log I_1023 is far below -700 at small kappa)."""
+    """A_d to 1e-12 relative, b to 1e-9 absolute (b needs log I_1023, far below -700 at small kappa: no underflow)."""
     k = t64(*K_GRID)
     a = vmf_mean_resultant(k, d)
     b = vmf_log_norm(k, d)
-    li = log_bessel_iv(d / 2 - 1, k)
     for i, kk in enumerate(K_GRID):
         assert a[i].item() == pytest.approx(float(mp_A(d, kk)), rel=1e-12, abs=1e-300), (d, kk)
         assert b[i].item() == pytest.approx(float(mp_b(d, kk)), abs=1e-9), (d, kk)
-        assert li[i].item() == pytest.approx(float(mp.log(mp.besseli(mp_v(d), kk))), abs=1e-9, rel=1e-12), (d, kk)
-    assert torch.isfinite(li).all()
-    if d == 2048:
-        assert li[0].item() < -10000  # I_1023(1e-3) is far below the float64 range
-
-
-def test_no_underflow_large_order():
-    """I_1023(16) underflows float64 (log is about -3944): the log-space evaluation stays exact."""
-    out = log_bessel_iv(1023.0, t64(16.0)).item()
-    assert out == pytest.approx(float(mp.log(mp.besseli(1023, 16))), abs=1e-9)
-    assert out < -3900
+    assert torch.isfinite(b).all()
 
 
 @pytest.mark.parametrize('d', (3, 64, 2048))
@@ -87,8 +76,6 @@ def test_gradients_match_identities_and_mpmath(d, k):
     (ga,) = torch.autograd.grad(a.sum(), kt)
     kt2 = t64(k).requires_grad_()
     (gb,) = torch.autograd.grad(vmf_log_norm(kt2, d).sum(), kt2)
-    kt3 = t64(k).requires_grad_()
-    (gl,) = torch.autograd.grad(log_bessel_iv(d / 2 - 1, kt3).sum(), kt3)
     a_val = a.item()
     # the analytic identities the official Function_Apk / Function_Bias use
     assert ga.item() == pytest.approx(1 - (d - 1) / k * a_val - a_val ** 2, rel=1e-12, abs=1e-15)
@@ -96,7 +83,6 @@ def test_gradients_match_identities_and_mpmath(d, k):
     # and the true derivatives (mpmath numerical differentiation at 40 digits)
     assert ga.item() == pytest.approx(float(mp.diff(lambda x: mp_A(d, x), k)), rel=1e-9, abs=1e-15)
     assert gb.item() == pytest.approx(float(mp.diff(lambda x: mp_b(d, x), k)), rel=1e-9)
-    assert gl.item() == pytest.approx(float(mp.diff(lambda x: mp.log(mp.besseli(mp_v(d), x)), k)), rel=1e-9)
 
 
 def test_dtype_and_graph():
@@ -141,7 +127,3 @@ def test_bad_input():
         vmf_mean_resultant(t64(1.0), 1)
     with pytest.raises(ValueError, match='NaN or inf'):
         vmf_log_norm(t64(1.0, math.nan), 64)
-    with pytest.raises(ValueError, match='kappa must be > 0'):
-        log_bessel_iv(3.0, t64(0.0))
-    with pytest.raises(ValueError, match='order v'):
-        log_bessel_iv(-1.0, t64(1.0))

@@ -49,7 +49,7 @@ def test_train_one_epoch_with_lvis_metric(trained):
     log = trained['log']
     assert osp.isfile(trained['ckpt'])
     assert re.search(r'ClassCountsHook: 12 classes, \d+ training samples, max \d+, min 1', log)
-    assert 'loss_icd' in log and 'icd_weight: 0.2000' in log  # epoch 0 of 1: lambda_0 = 0.2
+    assert 'loss_icd' in log and 'aux_weight: 0.2000' in log  # epoch 0 of 1: lambda_0 = 0.2
     for key in AP_KEYS:
         assert re.search(rf'{key}: -?[\d.]+', log), key
     state = torch.load(trained['ckpt'], map_location='cpu', weights_only=False)['state_dict']

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
 from mmengine.logging import MessageHub
 
 import ltplug  # noqa: F401
+from ltplug.core.vmf import VMFClassifier
 from ltplug.det.tau_norm import TauNormBBoxClassifier
 from ltplug.det.vmf_bbox_head import VMFBBoxClassifier
 
@@ -47,7 +49,8 @@ def bg_reference(x, clf: VMFBBoxClassifier, offset: float = 0.0):
 
 
 def test_vmf_bbox_classifier_logits():
-    clf = VMFBBoxClassifier(D, C + 1, class_counts=COUNTS)
+    clf = VMFBBoxClassifier(VMFClassifier(D, C))
+    clf.vmf.set_class_counts(COUNTS)
     x = torch.relu(torch.randn(10, D, generator=torch.Generator().manual_seed(0)))
     with torch.no_grad():
         clf.vmf.kappa.copy_(torch.tensor([4.0, 12.0, 20.0, 30.0]))
@@ -77,8 +80,9 @@ def test_vmf_bbox_classifier_logits():
 
 
 def test_head_init_loss_and_icd_weight():
-    head = MODELS.build(dict(type='VMFShared2FCBBoxHead', **HEAD))
+    head = MODELS.build(dict(type='VMFShared2FCBBoxHead', aux_loss='icd', **HEAD))
     assert isinstance(head, Shared2FCBBoxHead) and isinstance(head.fc_cls, VMFBBoxClassifier)
+    assert head.vmf is head.fc_cls.vmf
     before = head.fc_cls.vmf.weight.detach().clone()
     head.init_weights()
     assert torch.equal(before, head.fc_cls.vmf.weight)  # U(-1/sqrt d, 1/sqrt d) kept, no Normal(0, 0.01) override
@@ -103,18 +107,23 @@ def test_head_init_loss_and_icd_weight():
                         bg_reference(store['x'], head.fc_cls, math.log(COUNTS.mean()))], 1)
     assert float(losses['loss_cls']) == pytest.approx(float(F.cross_entropy(logits, labels)), abs=1e-5)
     lam = 0.2 * (1 - 2 / 12) ** 0.9  # per epoch, the official schedule
-    assert float(losses['icd_weight']) == pytest.approx(lam, abs=1e-7)
-    assert float(losses['loss_icd']) == pytest.approx(lam * float(head.fc_cls.vmf.icd_loss()), abs=1e-7)
-    assert {'loss_bbox', 'acc', 'kappa_mean'} <= set(losses)
+    assert float(losses['aux_weight']) == pytest.approx(lam, abs=1e-7)
+    icd = icd_shared_kappa(head.vmf.weight.detach().numpy(), 16.0)  # every kappa is still 16
+    assert float(losses['loss_icd']) == pytest.approx(lam * icd, rel=1e-5)
+    assert set(losses) == {'loss_cls', 'acc', 'loss_bbox', 'loss_icd', 'aux_weight', 'kappa_mean'}
     (losses['loss_cls'] + losses['loss_icd']).backward()
     assert head.fc_cls.vmf.kappa.grad.abs().sum() > 0 and head.fc_cls.bg.weight.grad.abs().sum() > 0
 
     # CFC on the positive RoIs only
     head_c = MODELS.build(dict(type='VMFShared2FCBBoxHead', aux_loss='icd+cfc', class_counts=COUNTS.tolist(), **HEAD))
     head_c.train()
+    head_c.fc_cls.register_forward_hook(lambda _m, a, o: store.update(x=a[0].detach()))
     s, p = head_c(torch.randn(n, 8, 7, 7, generator=g))
     out = head_c.loss(s, p, rois, labels, label_weights, torch.zeros(n, 4), torch.ones(n, 4))
-    assert 0 < float(out['loss_cfc']) < lam and head_c.fc_cls.last_input is None
+    # background RoIs (label C) never reach CFC
+    ref = cfc_shared_kappa(store['x'].numpy(), labels.numpy(), head_c.vmf.weight.detach().numpy(), 16.0, ignore_index=C)
+    assert float(out['loss_cfc']) == pytest.approx(lam * ref, rel=1e-5)
+    assert 0 < float(out['loss_cfc']) < lam and head_c.vmf.last_features is None
 
 
 def test_head_errors():
@@ -128,8 +137,8 @@ def test_head_errors():
     head = MODELS.build(dict(type='VMFShared2FCBBoxHead', **HEAD)).train()
     with pytest.raises(ValueError, match='ClassCountsHook'):
         head(torch.randn(2, 8, 7, 7))
-    with pytest.raises(ValueError, match='num_classes \\+ 1'):
-        VMFBBoxClassifier(D, 1)
+    with pytest.raises(ValueError, match='model.roi_head.bbox_head.kappa_init'):
+        MODELS.build(dict(type='VMFShared2FCBBoxHead', kappa_init=0.0, **HEAD))
 
 
 def tau_reference(lin: torch.nn.Linear, x, tau, rescale, fg_bias):

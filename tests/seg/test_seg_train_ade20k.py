@@ -46,14 +46,15 @@ def test_train_writes_counts_checkpoint_and_lt_metrics(trained):
     assert osp.isfile(trained['ckpt'])
     used = load_class_counts(osp.join(trained['work'], 'pixel_counts.txt'))
     assert np.array_equal(used, load_class_counts(osp.join(trained['cwd'], 'data/tiny_ade20k/train_pixel_counts.txt')))
-    assert 'decode.loss_icd' in trained['log'] and 'decode.icd_weight' in trained['log']
+    assert 'decode.loss_icd' in trained['log'] and 'decode.aux_weight' in trained['log']
     assert re.search(r'mIoU: [\d.]+\s+mAcc: [\d.]+\s+mIoU_head: [\d.]+\s+mIoU_body: [\d.]+\s+mIoU_tail: [\d.]+',
                      trained['log'])
     ckpt = torch.load(trained['ckpt'], map_location='cpu', weights_only=False)
     state = ckpt['state_dict']
     # everything the test needs is in the checkpoint: counts, b, op (from the ICD step), no calibration baked in
-    assert torch.equal(state['decode_head.conv_seg.class_counts'], torch.as_tensor(used))
-    assert int(state['decode_head.conv_seg.op_source']) == 2 and float(state['decode_head.conv_seg.calib_alpha']) == 1
+    prefix = 'decode_head.head.conv_seg.'
+    assert torch.equal(state[prefix + 'class_counts'], torch.as_tensor(used))
+    assert int(state[prefix + 'op_source']) == 2 and float(state[prefix + 'calib_alpha']) == 1
 
 
 def test_tools_test_with_calibration(trained):
@@ -62,7 +63,7 @@ def test_tools_test_with_calibration(trained):
                    osp.join(trained['cwd'], 'test_a05'), '--cfg-options', 'custom_hooks.1.alpha=0.5',
                    cwd=trained['cwd'], env=trained['env'])
     log = out.stdout + out.stderr
-    assert 'VMFCalibrationHook: test with calibrated kappa (alpha=0.5) in decode_head.conv_seg' in log
+    assert 'VMFCalibrationHook: test with calibrated kappa (alpha=0.5) in decode_head.head.conv_seg' in log
     assert re.search(r'mIoU: [\d.]+\s+mAcc: [\d.]+\s+mIoU_head: [\d.]+\s+mIoU_body: [\d.]+\s+mIoU_tail: [\d.]+', log)
     assert 'calibrated kappa' not in trained['log']  # alpha = 1 (the default) is off
 
@@ -74,7 +75,7 @@ def test_calibrated_predictions_of_the_trained_model_are_exact(trained):
     load_checkpoint(model, trained['ckpt'], map_location='cpu', logger='silent')
     model.eval()
     [(name, clf)] = find_vmf_classifiers(model)
-    assert name == 'decode_head.conv_seg' and isinstance(clf, VMFPixelClassifier)
+    assert name == 'decode_head.head.conv_seg' and isinstance(clf, VMFPixelClassifier)
     ds_cfg = cfg.val_dataloader.dataset
     ds_cfg.data_root = osp.join(trained['cwd'], ds_cfg.data_root)
     dataset = DATASETS.build(ds_cfg)
@@ -128,7 +129,7 @@ def test_full_ade20k_configs_build(name):
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     head = model.decode_head
-    assert isinstance(head.conv_seg, VMFPixelClassifier)
-    assert head.conv_seg.num_classes == 150 and head.conv_seg.in_features == 512
-    assert type(head).__name__ == 'VMF' + cfg.model.decode_head.head_type
+    assert isinstance(head.vmf, VMFPixelClassifier) and head.head.conv_seg is head.vmf
+    assert head.vmf.num_classes == 150 and head.vmf.in_features == 512
+    assert type(head.head).__name__ == cfg.model.decode_head.head_type
     assert model.auxiliary_head.conv_seg.__class__.__name__ == 'Conv2d'  # deep supervision stays stock

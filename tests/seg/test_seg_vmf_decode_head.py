@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _vmf_reference import cfc_shared_kappa, icd_shared_kappa
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import DepthwiseSeparableASPPHead, FCNHead, UPerHead
@@ -22,7 +23,8 @@ from mmseg.structures import SegDataSample
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import VMFClassifier
-from ltplug.seg.vmf_decode_head import VMFPixelClassifier, drop_init_override
+from ltplug.seg.vmf_decode_head import VMFPixelClassifier
+from ltplug.vmf_adapter import drop_init_override
 
 C = 5
 HEADS = {
@@ -94,70 +96,71 @@ def set_progress(**info) -> None:
 @pytest.mark.parametrize('name', sorted(HEADS))
 def test_stock_head_with_vmf_classifier(name):
     head = build_head(name)
-    assert isinstance(head, STOCK[name]) and type(head).__name__ == f'VMF{name}'
-    assert isinstance(head.conv_seg, VMFPixelClassifier) and head.conv_seg.num_classes == C
-    assert head.conv_seg.in_features == 12
-    # the stock module tree is kept: only conv_seg differs from the stock head's state dict
+    assert type(head.head) is STOCK[name] and head.head.conv_seg is head.vmf
+    assert isinstance(head.vmf, VMFPixelClassifier) and head.vmf.num_classes == C
+    assert (head.num_classes, head.out_channels, head.align_corners) == (C, C, False)  # what EncoderDecoder reads
+    assert head.vmf.in_features == 12
+    # the stock module tree is kept under 'head.': only conv_seg differs from the stock head's state dict
     stock = STOCK[name](num_classes=C, dropout_ratio=0.0, **HEADS[name])
-    own = {k for k in head.state_dict() if not k.startswith('conv_seg.')}
+    own = {k[len('head.'):] for k in head.state_dict() if not k.startswith('head.conv_seg.')}
     assert own == {k for k in stock.state_dict() if not k.startswith('conv_seg.')}
     # init: the vMF U(-1/sqrt d, 1/sqrt d) weights survive init_weights (the stock Normal(0, 0.01) override is dropped)
-    before = head.conv_seg.weight.detach().clone()
+    before = head.vmf.weight.detach().clone()
     head.init_weights()
-    assert torch.equal(before, head.conv_seg.weight)
+    assert torch.equal(before, head.vmf.weight)
     bound = 1 / math.sqrt(12)
-    assert head.conv_seg.weight.abs().max() <= bound and head.conv_seg.weight.std() > 0.1 * bound
-    assert torch.all(head.conv_seg.kappa == 16.0)
-    # the generated class is module-level: the head pickles (and deep-copies) like any stock head
+    assert head.vmf.weight.abs().max() <= bound and head.vmf.weight.std() > 0.1 * bound
+    assert torch.all(head.vmf.kappa == 16.0)
+    # the head pickles (and deep-copies) like any stock head
     clone = pickle.loads(pickle.dumps(head))
-    assert type(clone) is type(head) and torch.equal(clone.conv_seg.weight, head.conv_seg.weight)
+    assert type(clone) is type(head) and torch.equal(clone.vmf.weight, head.vmf.weight)
 
 
 @pytest.mark.parametrize('name', sorted(HEADS))
 def test_eval_and_calibrated_logits_are_exact(name):
     head = build_head(name).eval()
     feats = features()
-    rec = capture(head.conv_seg)
+    rec = capture(head.vmf)
     with torch.no_grad():
-        head.conv_seg.kappa.copy_(torch.tensor([0.5, 3.0, 9.0, 16.0, 40.0]))  # one below the clamp at 1
+        head.vmf.kappa.copy_(torch.tensor([0.5, 3.0, 9.0, 16.0, 40.0]))  # one below the clamp at 1
         out = head.forward(feats)
-    kappa_eff = head.conv_seg.kappa.detach().clamp(min=1.0)
-    ref = manual_logits(rec['x'], head.conv_seg, kappa_eff, head.conv_seg.bias)
+    kappa_eff = head.vmf.kappa.detach().clamp(min=1.0)
+    ref = manual_logits(rec['x'], head.vmf, kappa_eff, head.vmf.bias)
     assert out.shape == (2, C) + tuple(rec['x'].shape[2:])
     torch.testing.assert_close(out.double(), ref, atol=1e-5, rtol=0)
 
     # calibration: kappa' = kappa^a op'^(1-a), b unchanged (the stored buffer, not b(kappa'))
     op = torch.tensor([0.9, 0.2, 0.5, 0.35, 0.7])
-    head.conv_seg.op.copy_(op)
-    head.conv_seg.op_source.fill_(2)  # 'icd': statistics stored by training
-    bias_before = head.conv_seg.bias.clone()
+    head.vmf.op.copy_(op)
+    head.vmf.op_source.fill_(2)  # 'icd': statistics stored by training
+    bias_before = head.vmf.bias.clone()
     alpha = 0.5
-    head.conv_seg.calibrate(alpha)
+    head.vmf.calibrate(alpha)
     with torch.no_grad():
         out_cal = head.forward(feats)
     k = kappa_eff.double()
     op_scaled = (op.double() - op.min()) / (op.max() - op.min()) * (k.max() - k.min()) + k.min()
     kappa_cal = k ** alpha * op_scaled ** (1 - alpha)
-    ref_cal = manual_logits(rec['x'], head.conv_seg, kappa_cal, bias_before)
+    ref_cal = manual_logits(rec['x'], head.vmf, kappa_cal, bias_before)
     torch.testing.assert_close(out_cal.double(), ref_cal, atol=1e-5, rtol=0)
     assert not torch.allclose(out_cal, out)
-    head.conv_seg.calibrate(1.0)  # off again: back to the uncalibrated logits
+    head.vmf.calibrate(1.0)  # off again: back to the uncalibrated logits
     with torch.no_grad():
         torch.testing.assert_close(head.forward(feats), out, atol=1e-6, rtol=0)
 
 
 def test_training_logits_prior_loss_and_icd_weight():
-    head = build_head('UPerHead').train()
+    head = build_head('UPerHead', aux_loss='icd').train()
     counts = np.array([5000, 900, 120, 30, 4])
-    head.conv_seg.set_class_counts(counts)
+    head.vmf.set_class_counts(counts)
     feats = features()
     data = samples(2)
-    rec = capture(head.conv_seg)
+    rec = capture(head.vmf)
     set_progress(iter=30, max_iters=100, epoch=0, max_epochs=1)
     losses = head.loss(feats, data, train_cfg={})
     # training logits = max(kappa, 1) cos + b(kappa) + log n_c (b = 0 at the initial kappa = 16)
     log_n = torch.log(torch.tensor(counts))
-    ref = manual_logits(rec['x'], head.conv_seg, torch.full((C,), 16.0), torch.zeros(C), log_n)
+    ref = manual_logits(rec['x'], head.vmf, torch.full((C,), 16.0), torch.zeros(C), log_n)
     torch.testing.assert_close(rec['y'].double(), ref, atol=1e-5, rtol=0)
     # the stock CE on the upsampled training logits, ignore index 255 (mmseg: mean over all pixels, ignored count 0)
     labels = torch.stack([s.gt_sem_seg.data for s in data]).squeeze(1)
@@ -166,30 +169,45 @@ def test_training_logits_prior_loss_and_icd_weight():
     assert abs(float(losses['loss_ce']) - float(ce)) < 1e-4
     # lambda = 0.2 (1 - 30/100)^0.9 from the MessageHub iteration info
     lam = 0.2 * 0.7 ** 0.9
-    assert abs(float(losses['icd_weight']) - lam) < 1e-6
-    assert abs(float(losses['loss_icd']) - lam * float(head.conv_seg.icd_loss())) < 1e-6
+    assert abs(float(losses['aux_weight']) - lam) < 1e-6
+    icd = icd_shared_kappa(head.vmf.weight.detach().numpy(), 16.0)  # every kappa is still 16
+    assert float(losses['loss_icd']) == pytest.approx(lam * icd, rel=1e-5)
+    assert set(losses) == {'loss_ce', 'acc_seg', 'loss_icd', 'aux_weight', 'kappa_mean'}
     # the ICD term reaches kappa and the class weights
     (losses['loss_ce'] + losses['loss_icd']).backward()
-    assert head.conv_seg.kappa.grad is not None and head.conv_seg.weight.grad.abs().sum() > 0
+    assert head.vmf.kappa.grad is not None and head.vmf.weight.grad.abs().sum() > 0
     # op now holds the ICD row means of this step, which calibration will use
-    assert int(head.conv_seg.op_source) == 2
+    assert int(head.vmf.op_source) == 2
 
     # epoch schedule reads (epoch, max_epochs)
-    head_e = build_head('FCNHead', aux_loss_schedule='epoch')
-    head_e.conv_seg.set_class_counts(counts)
+    head_e = build_head('FCNHead', aux_loss='icd', aux_loss_schedule='epoch')
+    head_e.vmf.set_class_counts(counts)
     set_progress(iter=5, max_iters=100, epoch=3, max_epochs=4)
     out = head_e.train().loss(feats, data, train_cfg={})
-    assert abs(float(out['icd_weight']) - 0.2 * 0.25 ** 0.9) < 1e-6
+    assert abs(float(out['aux_weight']) - 0.2 * 0.25 ** 0.9) < 1e-6
+    # CFC only: no ICD key, the same aux_weight key
+    head_c = build_head('FCNHead', aux_loss='cfc')
+    head_c.vmf.set_class_counts(counts)
+    assert set(head_c.train().loss(feats, data, train_cfg={})) == {'loss_ce', 'acc_seg', 'loss_cfc', 'aux_weight',
+                                                                  'kappa_mean'}
 
 
 def test_cfc_loss_on_pixel_embeddings():
+    """CFC on the pixel embeddings with the labels nearest-downsampled to their resolution, ignored pixels dropped."""
     head = build_head('DepthwiseSeparableASPPHead', aux_loss='icd+cfc').train()
-    head.conv_seg.set_class_counts([10, 10, 10, 10, 10])
+    head.vmf.set_class_counts([10, 10, 10, 10, 10])
     set_progress(iter=0, max_iters=10)
+    rec = capture(head.vmf)
     feats = [f.requires_grad_(True) for f in features()]
-    losses = head.loss(feats, samples(2), train_cfg={})
-    assert {'loss_ce', 'loss_icd', 'loss_cfc'} <= set(losses)
-    assert 0 < float(losses['loss_cfc']) < 0.2  # 0.2 * (1 - 1/(1 + KL)) is in [0, 0.2)
+    data = samples(2)
+    losses = head.loss(feats, data, train_cfg={})
+    assert {'loss_ce', 'loss_icd', 'loss_cfc', 'aux_weight'} <= set(losses)
+    emb = rec['x']  # (N, d, h, w), the input of the classifier
+    labels = torch.stack([s.gt_sem_seg.data for s in data]).float()
+    small = F.interpolate(labels, size=emb.shape[2:], mode='nearest').long().squeeze(1)
+    ref = cfc_shared_kappa(emb.movedim(1, -1).numpy(), small.numpy(), head.vmf.weight.detach().numpy(), 16.0,
+                           ignore_index=255)
+    assert float(losses['loss_cfc']) == pytest.approx(0.2 * ref, rel=1e-5)
     losses['loss_cfc'].backward()
     assert feats[3].grad is not None and feats[3].grad.abs().sum() > 0
 
@@ -203,13 +221,13 @@ def test_clear_errors():
         build_head('FCNHead', aux_loss='kl')
     with pytest.raises(ValueError, match='aux_loss_schedule'):
         build_head('FCNHead', aux_loss_schedule='step')
-    head = build_head('FCNHead').train()
+    head = build_head('FCNHead', aux_loss='icd').train()
     set_progress(iter=0, max_iters=10)
     with pytest.raises(ValueError, match='ClassCountsHook'):  # training logits need log n_c
         head.loss(features(), samples(2), train_cfg={})
     with pytest.raises(ValueError, match='num_classes=5'):
         build_head('FCNHead', class_counts=[1, 2, 3])
-    head.conv_seg.set_class_counts([1, 2, 3, 4, 5])
+    head.vmf.set_class_counts([1, 2, 3, 4, 5])
     set_progress()  # a hub without runtime info
     with pytest.raises(ValueError, match='MessageHub'):
         head.loss(features(), samples(2), train_cfg={})

@@ -14,10 +14,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.core.linear import cosine_logits
-
-
-class CosineHeadShapeError(ValueError):
-    """A checkpoint's cosine classifier does not fit the head's ``in_channels`` / ``num_classes``."""
+from ltplug.utils import check_checkpoint_shapes
 
 
 @MODELS.register_module()
@@ -67,19 +64,10 @@ class CosineClsHead(ClsHead):
                              f'{tuple(x.shape)}; is a GlobalAveragePooling neck configured and in_channels right?')
         return cosine_logits(x, self.class_weights, scale=self.scale)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        value = state_dict.get(prefix + 'weight')
-        expected = (self.in_channels, self.num_classes)
-        if value is not None and tuple(value.shape) != expected:
-            transposed = tuple(value.shape) == expected[::-1]
-            hint = ' (it looks transposed: an nn.Linear-style (C, in) weight?)' if transposed else ''
-            raise CosineHeadShapeError(
-                f'CosineClsHead: the checkpoint holds {prefix}weight of shape {tuple(value.shape)} but this head '
-                f'expects (in_channels, num_classes) = {expected}{hint}; set head.in_channels / num_classes to the '
-                "checkpoint's")
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                                      error_msgs)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        check_checkpoint_shapes(self, state_dict, prefix, {'weight': (self.in_channels, self.num_classes)},
+                                f'(model.head.in_channels, num_classes) = ({self.in_channels}, {self.num_classes})')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return f'in_channels={self.in_channels}, num_classes={self.num_classes}, scale={self.scale}'

@@ -13,22 +13,7 @@ from mmpretrain.models.heads import ClsHead, LinearClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.core.decoupled import DIST_TYPES, FEAT_TYPES, lws_logits, ncm_centroids, ncm_scores, tau_norm_logits
-
-
-class CheckpointShapeError(ValueError):
-    """A checkpoint's classifier does not fit the head's ``num_classes`` / ``in_channels``."""
-
-
-def check_checkpoint_shapes(head: nn.Module, state_dict: dict, prefix: str, expected: dict[str, tuple[int, ...]],
-                            hint: str) -> None:
-    """Raise :class:`CheckpointShapeError` when ``state_dict[prefix + key]`` exists with another shape than expected."""
-    for key, shape in expected.items():
-        value = state_dict.get(prefix + key)
-        if value is not None and tuple(value.shape) != tuple(shape):
-            raise CheckpointShapeError(
-                f'{type(head).__name__}: the checkpoint holds {prefix}{key} of shape {tuple(value.shape)} but this '
-                f'head expects {tuple(shape)} ({hint}); set model.head.num_classes / in_channels to those of the '
-                'checkpoint')
+from ltplug.utils import check_checkpoint_shapes
 
 
 class _FCCheckpointMixin:
@@ -38,7 +23,7 @@ class _FCCheckpointMixin:
         check_checkpoint_shapes(
             self, state_dict, prefix,
             {'fc.weight': (self.num_classes, self.in_channels), 'fc.bias': (self.num_classes,)},
-            f'num_classes={self.num_classes}, in_channels={self.in_channels}')
+            f'model.head.num_classes={self.num_classes}, in_channels={self.in_channels}')
 
 
 @MODELS.register_module()
@@ -93,7 +78,7 @@ class LWSClsHead(_FCCheckpointMixin, LinearClsHead):
                               error_msgs):
         self._check_fc(state_dict, prefix)
         check_checkpoint_shapes(self, state_dict, prefix, {'scales': (self.num_classes,)},
-                                f'num_classes={self.num_classes}')
+                                f'model.head.num_classes={self.num_classes}')
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
         key = prefix + 'scales'
@@ -160,7 +145,7 @@ class NCMClsHead(ClsHead):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         check_checkpoint_shapes(self, state_dict, prefix,
                                 {'centroids': (self.num_classes, self.in_channels), 'feat_mean': (self.in_channels,)},
-                                f'num_classes={self.num_classes}, in_channels={self.in_channels}')
+                                f'model.head.num_classes={self.num_classes}, in_channels={self.in_channels}')
         fitted = state_dict.get(prefix + 'fitted')
         if fitted is not None and 0 <= int(fitted) < len(FEAT_TYPES) and FEAT_TYPES[int(fitted)] != self.feat_type:
             raise ValueError(f'NCMClsHead: the checkpoint\'s centroids were fitted with feat_type='

@@ -15,16 +15,14 @@ class BCLLoss(nn.Module):
     Args:
         temperature: tau of the logits z_i . k_j / tau (0.07 on ImageNet-LT / iNat).
         loss_weight: multiplier of the loss (beta of the BCL total loss, 0.35 on ImageNet-LT / iNat).
-        check_inputs: validate shapes, labels and finiteness every call (one host sync; on by default).
     """
 
-    def __init__(self, temperature: float = 0.07, loss_weight: float = 1.0, check_inputs: bool = True) -> None:
+    def __init__(self, temperature: float = 0.07, loss_weight: float = 1.0) -> None:
         super().__init__()
         if not float(temperature) > 0:
             raise ValueError(f'BCLLoss: temperature must be > 0 (temperature), got {temperature}')
         self.temperature = float(temperature)
         self.loss_weight = float(loss_weight)
-        self.check_inputs = bool(check_inputs)
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor,
                 anchor_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -33,8 +31,7 @@ class BCLLoss(nn.Module):
         ``features`` and ``prototypes`` are expected L2-normalised (BCL normalises both projections). ``anchor_index``
         restricts the anchors to those rows (all views stay keys); see :func:`ltplug.core.bcl.bcl_loss`.
         """
-        return self.loss_weight * bcl_loss(features, labels, prototypes, self.temperature, anchor_index=anchor_index,
-                                           check=self.check_inputs)
+        return self.loss_weight * bcl_loss(features, labels, prototypes, self.temperature, anchor_index=anchor_index)
 
     def extra_repr(self) -> str:
         return f'temperature={self.temperature}, loss_weight={self.loss_weight}'

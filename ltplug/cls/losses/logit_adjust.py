@@ -29,13 +29,12 @@ class LogitAdjustedLoss(nn.Module):
         class_counts: training images per class (list or class-count file); otherwise set by ``ClassCountsHook``.
         loss_weight: multiplier of the loss.
         reduction: 'mean' (default), 'sum' or 'none'.
-        class_weight: optional per-class weights (as ``F.cross_entropy``'s ``weight``; hard labels only).
     """
 
     requires_class_counts = True
 
     def __init__(self, tau: float = 1.0, num_classes: int | None = None, class_counts=None, loss_weight: float = 1.0,
-                 reduction: str = 'mean', class_weight: list[float] | None = None) -> None:
+                 reduction: str = 'mean') -> None:
         super().__init__()
         tau = float(tau)
         if not np.isfinite(tau):
@@ -48,10 +47,6 @@ class LogitAdjustedLoss(nn.Module):
         self.num_classes = None if num_classes is None else int(num_classes)
         self.loss_weight = float(loss_weight)
         self.reduction = reduction
-        self.class_weight = None if class_weight is None else list(map(float, class_weight))
-        if self.class_weight is not None and self.num_classes not in (None, len(self.class_weight)):
-            raise ValueError(f'LogitAdjustedLoss: class_weight has {len(self.class_weight)} entries but num_classes='
-                             f'{self.num_classes}')
         # log(n_c / N); empty until counts are set (a checkpoint restores it, see _load_from_state_dict)
         self.register_buffer('log_prior', torch.zeros(0), persistent=True)
         if class_counts is not None:
@@ -94,14 +89,10 @@ class LogitAdjustedLoss(nn.Module):
             raise ClassCountsError(
                 f'LogitAdjustedLoss: the head outputs {cls_score.shape[-1]} classes but the class counts have '
                 f'{self.log_prior.numel()}; check head.num_classes against the training set / class_counts')
-        reduction = reduction_override or self.reduction
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"LogitAdjustedLoss: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-        class_weight = None if self.class_weight is None else cls_score.new_tensor(self.class_weight)
-        loss = logit_adjusted_cross_entropy(cls_score, label, self.log_prior, self.tau, weight=class_weight,
-                                            reduction='none')
+        loss = logit_adjusted_cross_entropy(cls_score, label, self.log_prior, self.tau, reduction='none')
         if weight is not None:
             weight = weight.float()
+        reduction = reduction_override or self.reduction
         return self.loss_weight * weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
 
     def extra_repr(self) -> str:

@@ -32,8 +32,6 @@ class NeighbourSilencingLoss(nn.Module):
         label_smoothing: timm-style smoothing over the K classes (0.1 in the official runs, which apply it inside
             timm's Mixup; here it is applied to the hard one-hot or to the mixed scores, which is the same).
         few_medium_thr: threshold of ``no_fm`` (100).
-        soft_weight: None (official hard mask) or lambda_s in (0, 1]: **unverified** soft down-weighting of the
-            silenced pairs from a third-party summary (lambda_s = 0.1 there); not in the released code.
         class_counts: training counts of the K classes (list / file); normally handed over by the hook.
         neighbour_pairs: (target, auxiliary) id pairs in the merged label space; normally handed over by the hook.
         reduction, loss_weight: as mmpretrain losses.
@@ -45,7 +43,7 @@ class NeighbourSilencingLoss(nn.Module):
 
     def __init__(self, num_classes: int, num_target_classes: int | None = None,
                  mask_type: str = 'no_fm_remove_normal_neg', tau: float = 1.0, label_smoothing: float = 0.0,
-                 few_medium_thr: int = 100, soft_weight: float | None = None, class_counts=None,
+                 few_medium_thr: int = 100, class_counts=None,
                  neighbour_pairs=None, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__()
         where = 'NeighbourSilencingLoss'
@@ -60,15 +58,12 @@ class NeighbourSilencingLoss(nn.Module):
             raise ValueError(f'{where}: mask_type must be one of {MASK_TYPES}, got {mask_type!r}')
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f'{where}: label_smoothing must lie in [0, 1), got {label_smoothing}')
-        if soft_weight is not None and not 0.0 <= soft_weight <= 1.0:
-            raise ValueError(f'{where}: soft_weight (lambda_s, unverified) must lie in [0, 1] or be None')
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f'{where}: reduction must be mean, sum or none, got {reduction!r}')
         self.mask_type = mask_type
         self.tau = float(tau)
         self.label_smoothing = float(label_smoothing)
         self.few_medium_thr = int(few_medium_thr)
-        self.soft_weight = None if soft_weight is None else float(soft_weight)
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
         k = self.num_classes
@@ -136,7 +131,7 @@ class NeighbourSilencingLoss(nn.Module):
             raise ValueError(f'NeighbourSilencingLoss: labels must lie in [0, {self.num_classes}), got '
                              f'[{int(label.min())}, {int(label.max())}]')
         loss = neighbour_silencing_loss(cls_score, label, self.keep_mask, self.prior, self.tau, soft_target,
-                                        self.label_smoothing, self.soft_weight)
+                                        self.label_smoothing)
         reduction = reduction_override or self.reduction
         if weight is not None:
             weight = weight.float()
@@ -144,5 +139,4 @@ class NeighbourSilencingLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, num_target_classes={self.num_target_classes}, '
-                f'mask_type={self.mask_type!r}, tau={self.tau}, label_smoothing={self.label_smoothing}, '
-                f'soft_weight={self.soft_weight}')
+                f'mask_type={self.mask_type!r}, tau={self.tau}, label_smoothing={self.label_smoothing}')

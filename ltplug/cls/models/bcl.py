@@ -22,6 +22,8 @@ from mmpretrain.models import ClsDataPreprocessor, ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from .multiview import MultiCropClsDataPreprocessor
+
 __all__ = ['BCLDataPreprocessor', 'BCLClassifier', 'gather_views']
 
 
@@ -73,56 +75,35 @@ def gather_views(features: torch.Tensor,
 
 
 @MODELS.register_module()
-class BCLDataPreprocessor(ClsDataPreprocessor):
+class BCLDataPreprocessor(MultiCropClsDataPreprocessor):
     """``ClsDataPreprocessor`` that keeps the views of a multi-view batch apart, as a list (BCL's 3 views).
 
     A multi-view batch (``BCLMultiView`` / ``MultiView`` + ``PackInputs``, collated by mmpretrain's default
     ``pseudo_collate`` or by ``default_collate``) comes out as a list of V tensors of B images each, in view order, each
     normalised like a single-view batch; the labels are processed once (one data sample per image). Single-view batches
     (validation, test) are handled exactly as by ``ClsDataPreprocessor``. Batch augmentations (mixup / cutmix) are not
-    supported with several views. (``MultiViewClsDataPreprocessor`` instead interleaves the views into one batch with
+    supported with several views. (``MultiCropClsDataPreprocessor`` instead interleaves the views into one batch with
     repeated labels, for models that treat every view alike.)
     """
 
-    @staticmethod
-    def split_views(inputs) -> list | None:
-        """The per-view inputs of a multi-view batch, or None for a single-view batch.
-
-        pseudo_collate transposes nested lists, so a multi-view batch is a list (views) of lists (images) of (C, H, W)
-        tensors; default_collate gives a list (views) of (B, C, H, W) tensors. A single view is a (B, C, H, W) tensor
-        or a list of (C, H, W) tensors.
-        """
-        if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (list, tuple)) or len(inputs) == 0:
-            return None
-        first = inputs[0]
-        if isinstance(first, (list, tuple)) or (isinstance(first, torch.Tensor) and first.dim() == 4):
-            return list(inputs)
-        return None
-
     def forward(self, data: dict, training: bool = False) -> dict:
-        views = self.split_views(data['inputs'])
+        views = self.normalise_views(data, training)
         if views is None:
-            return super().forward(data, training)
-        if self.batch_augments is not None and training:
-            raise ValueError('BCLDataPreprocessor: batch augmentations (model.train_cfg.augments, mixup / cutmix) are '
-                             'not supported with multi-view inputs')
-        sizes = {len(v) for v in views}
-        if len(sizes) != 1:
-            raise ValueError(f'BCLDataPreprocessor: the views hold different numbers of images {sorted(sizes)}')
-        outputs, data_samples = [], None
-        for k, view in enumerate(views):  # V (3) views, not samples
-            out = super().forward({'inputs': view, 'data_samples': data.get('data_samples') if k == 0 else None},
-                                  training)
-            outputs.append(out['inputs'])
-            if k == 0:
-                data_samples = out['data_samples']
-        return {'inputs': outputs, 'data_samples': data_samples}
+            return ClsDataPreprocessor.forward(self, data, training)
+        batches, samples = views
+        return {'inputs': batches, 'data_samples': samples}
 
 
 def _mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
     """Linear - BN1d - ReLU - Linear, PyTorch default init (the official ``head`` / ``head_fc``)."""
     return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
                          nn.Linear(hidden_dim, out_dim))
+
+
+def _loss_precision(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in at least float32: half-precision (AMP) projections are promoted for the loss, float32 and float64 are
+    kept as they are (a float64 model trains in float64 end to end, as the official code does)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 @MODELS.register_module()
@@ -185,11 +166,11 @@ class BCLClassifier(ImageClassifier):
 
     def prototypes(self) -> torch.Tensor:
         """L2-normalised class prototypes (C, feat_dim) = normalise(proto_head(w_c)); differentiable."""
-        return F.normalize(self.proto_head(self._class_vectors()).float(), dim=1)
+        return F.normalize(_loss_precision(self.proto_head(self._class_vectors())), dim=1)
 
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
         """L2-normalised contrastive embeddings (N, feat_dim) of pooled features."""
-        return F.normalize(self.contrast_head(pooled).float(), dim=1)
+        return F.normalize(_loss_precision(self.contrast_head(pooled)), dim=1)
 
     @staticmethod
     def _first_view(inputs):

@@ -6,8 +6,8 @@ the one missing piece for a plain ``ImageClassifier``: it normalises every view 
 interleaves them into one batch of V * B images (image 0 view 0, image 0 view 1, image 1 view 0, ...: the order of the
 official ``reshape(B * V, ...)``) and repeats each data sample V times, so any classifier / head trains on V * B
 labelled crops unchanged. Single-view batches (validation and test) pass through exactly as ``ClsDataPreprocessor``
-would. (BCL's ``MultiViewClsDataPreprocessor`` in
-``ltplug/cls/models/bcl.py`` keeps the views apart for ``BCLClassifier`` instead.)
+would. (BCL's ``BCLDataPreprocessor`` in ``ltplug/cls/models/bcl.py`` normalises the views the same way but keeps them
+apart, as a list, for ``BCLClassifier``.)
 
 Pipeline: ``dict(type='MultiView', num_views=2, transforms=[[...augmentations...]])`` followed by ``PackInputs``.
 """
@@ -18,19 +18,19 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 
 
-def _views(inputs) -> list | None:
+def split_views(inputs, where: str) -> list | None:
     """The per-view batches if ``inputs`` holds several views, else None.
 
     mmengine's pseudo_collate transposes the per-sample lists of V views into a list (views) of tuples (B images);
     default_collate gives a list (views) of (B, C, H, W) tensors. A single view is a (B, C, H, W) tensor or a list of
-    (C, H, W) tensors.
+    (C, H, W) tensors. ``where`` names the data preprocessor in errors.
     """
     if isinstance(inputs, (list, tuple)) and inputs:
         first = inputs[0]
         if isinstance(first, (list, tuple)):
             if any(not isinstance(v, (list, tuple)) or len(v) != len(first) for v in inputs):
-                raise ValueError('MultiCropClsDataPreprocessor: every view must hold the same number of images; '
-                                 'check the MultiView pipeline')
+                raise ValueError(f'{where}: every view must hold the same number of images; check the MultiView '
+                                 'pipeline')
             return [list(v) for v in inputs]
         if isinstance(first, torch.Tensor) and first.dim() == 4:
             return list(inputs)
@@ -54,28 +54,36 @@ class MultiCropClsDataPreprocessor(ClsDataPreprocessor):
             raise ValueError(f'MultiCropClsDataPreprocessor: num_views must be a positive integer, got {num_views!r}')
         self.num_views = num_views
 
-    def forward(self, data: dict, training: bool = False) -> dict:
-        views = _views(data['inputs'])
+    def normalise_views(self, data: dict, training: bool) -> tuple[list[torch.Tensor], list | None] | None:
+        """(the V normalised (B, C, H, W) view batches, the B data samples processed once) of a multi-view batch,
+        or None for a single-view batch."""
+        where = type(self).__name__
+        views = split_views(data['inputs'], where)
         if views is None:
-            return super().forward(data, training)
-        if self.batch_augments is not None:
-            raise ValueError('MultiCropClsDataPreprocessor: batch_augments (mixup / cutmix) are not supported with '
-                             'multi-view inputs; remove model.data_preprocessor.batch_augments')
-        num_views = len(views)
-        if self.num_views is not None and num_views != self.num_views:
-            raise ValueError(f'MultiCropClsDataPreprocessor: got {num_views} views per image but num_views='
-                             f'{self.num_views}; check MultiView(num_views=...) in the train pipeline')
-        data_samples = data.get('data_samples', None)
-        first = super().forward({'inputs': views[0], 'data_samples': data_samples}, training)
-        batches = [first['inputs']] + [super(MultiCropClsDataPreprocessor, self).forward({'inputs': v}, training)
-                                       ['inputs'] for v in views[1:]]
+            return None
+        if self.batch_augments is not None and training:
+            raise ValueError(f'{where}: batch augmentations (model.data_preprocessor.batch_augments, mixup / cutmix) '
+                             'are not supported with multi-view inputs')
+        if self.num_views is not None and len(views) != self.num_views:
+            raise ValueError(f'{where}: got {len(views)} views per image but num_views={self.num_views}; check '
+                             'MultiView(num_views=...) in the train pipeline')
+        first = ClsDataPreprocessor.forward(self, {'inputs': views[0], 'data_samples': data.get('data_samples')},
+                                            training)
+        batches = [first['inputs']] + [ClsDataPreprocessor.forward(self, {'inputs': v}, training)['inputs']
+                                       for v in views[1:]]
         shapes = {tuple(b.shape) for b in batches}
         if len(shapes) != 1:
-            raise ValueError(f'MultiCropClsDataPreprocessor: the views have different shapes {sorted(shapes)}; every '
-                             'view must be cropped to the same size')
-        b = batches[0].shape[0]
+            raise ValueError(f'{where}: the views have different shapes {sorted(shapes)}; every view must be cropped '
+                             'to the same size')
+        return batches, first['data_samples']
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        views = self.normalise_views(data, training)
+        if views is None:
+            return super().forward(data, training)
+        batches, samples = views
+        b, num_views = batches[0].shape[0], len(batches)
         inputs = torch.stack(batches, dim=1).reshape(b * num_views, *batches[0].shape[1:])
-        samples = first['data_samples']
         if samples is not None:
             samples = [s for s in samples for _ in range(num_views)]
         return {'inputs': inputs, 'data_samples': samples}
