@@ -1,14 +1,17 @@
 """Generic post-hoc parameter sweep shared by the post-training tools (logit adjustment tau, vMF calibration alpha).
 
-A tool extracts what it needs once (features or logits), then ``sweep`` evaluates a ``logits_for(value)`` callable for
-every value: many / medium / few / all top-1 accuracy (percent) and the ECE of the softmax (percent, 15 equal-width
+A tool extracts what it needs once (``run_split``: the input or the output of one sub-module, e.g. the vMF classifier's
+features or the head's logits), then ``sweep`` evaluates a ``logits_for(value)`` callable for every value: many / medium / few / all top-1 accuracy (percent) and the ECE of the softmax (percent, 15 equal-width
 bins), with the same shot protocol as ``LongTailAccuracy``. A split with no evaluated class is NaN (never 0).
 ``choose`` picks the best value of a column, ties going to the value closest to the tool's ``neutral`` one (the
-unchanged model), and ``format_table`` prints the table.
+unchanged model), ``format_table`` prints the table and ``save_new_checkpoint`` writes the result (never in place).
 """
 from __future__ import annotations
 
 import math
+import os
+import os.path as osp
+import sys
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -73,3 +76,50 @@ def format_table(rows: list[dict], name: str, chosen: float | None = None) -> st
         cells = ' | '.join(f'{"n/a":>7}' if math.isnan(r[c]) else f'{r[c]:>7.2f}' for c in COLUMNS)
         lines.append(f'{r[name]:>6.2f} | {cells}{mark}')
     return '\n'.join(lines)
+
+
+def run_split(cfg, model, module, split: str, capture: str = 'output', max_batches: int | None = None):
+    """Run the config's ``<split>_dataloader`` once through ``model.test_step``; return what ``module`` received
+    (``capture='input'``, its first argument) or returned (``'output'``), stacked (N, ...), and the labels (N,)."""
+    import torch
+    from mmengine.runner import Runner
+
+    key = f'{split}_dataloader'
+    if cfg.get(key) is None:
+        sys.exit(f'error: the config has no {key}')
+    if capture not in ('input', 'output'):
+        raise ValueError(f"capture must be 'input' or 'output', got {capture!r}")
+    loader = Runner.build_dataloader(cfg[key], seed=0)
+    rows, labels = [], []
+    if capture == 'input':
+        handle = module.register_forward_pre_hook(lambda m, inputs: rows.append(inputs[0].detach().float().cpu()))
+    else:
+        handle = module.register_forward_hook(lambda m, inputs, out: rows.append(out.detach().float().cpu()))
+    try:
+        with torch.no_grad():
+            for i, batch in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                outputs = model.test_step(batch)
+                labels.append(torch.cat([o.gt_label.reshape(-1).cpu() for o in outputs]))
+    finally:
+        handle.remove()
+    x = torch.cat(rows)
+    y = torch.cat(labels).numpy().astype(np.int64)
+    if x.shape[0] != y.shape[0]:
+        sys.exit(f'error: captured {x.shape[0]} rows for {y.shape[0]} labels (test-time augmentation?); the post-hoc '
+                 'tools need one classifier row per sample')
+    return x, y
+
+
+def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, meta: dict) -> None:
+    """Write ``ckpt`` with ``meta[meta_key] = meta`` to ``out`` atomically (a temporary file, then a rename); the caller
+    has checked with ``check_new_file`` that ``out`` is neither the input nor an existing file."""
+    import torch
+
+    if not isinstance(ckpt.get('meta'), dict):
+        ckpt['meta'] = {}
+    ckpt['meta'][meta_key] = meta
+    tmp = out + '.tmp'
+    torch.save(ckpt, tmp)
+    os.replace(tmp, osp.abspath(out))

@@ -1,4 +1,4 @@
-"""Class-balanced weights from the effective number of samples (Cui et al., CVPR 2019; docs/methods.md §13.2).
+"""Class-balanced weights from the effective number of samples (Cui et al., CVPR 2019; configs/cb_loss/README.md).
 
 The effective number of a class with n samples is E_n = (1 - beta^n) / (1 - beta); its weight is 1 / E_n, rescaled so
 that the C weights sum to C (official ``src/cifar_main.py`` of richardaecn/class-balanced-loss, and the ``Reweight`` /
@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ['effective_number', 'class_balanced_weights', 'inverse_power_weights', 'per_sample_weights']
+__all__ = ['positive_counts', 'effective_number', 'class_balanced_weights', 'inverse_power_weights', 'per_sample_weights']
 
 
-def _counts(class_counts: Sequence[int] | np.ndarray | torch.Tensor, where: str) -> np.ndarray:
+def positive_counts(class_counts: Sequence[int] | np.ndarray | torch.Tensor, where: str) -> np.ndarray:
+    """The counts as float64 (C,), with a ``ValueError`` naming ``where`` for a bad shape, negative or zero counts."""
     if isinstance(class_counts, torch.Tensor):
         class_counts = class_counts.detach().cpu().numpy()
     counts = np.asarray(class_counts, dtype=np.float64)
@@ -40,7 +41,7 @@ def _check_beta(beta: float, where: str) -> float:
 def effective_number(class_counts, beta: float, where: str = 'effective number') -> np.ndarray:
     """E_n = (1 - beta^n) / (1 - beta) per class (float64); E_n = 1 for beta = 0."""
     beta = _check_beta(beta, where)
-    counts = _counts(class_counts, where)
+    counts = positive_counts(class_counts, where)
     return -np.expm1(counts * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(counts)
 
 
@@ -72,6 +73,6 @@ def inverse_power_weights(class_counts, power: float = 1.0, where: str = 'invers
     power = float(power)
     if not (np.isfinite(power) and power >= 0):
         raise ValueError(f'{where}: power must be a finite number >= 0, got {power}')
-    counts = _counts(class_counts, where)
+    counts = positive_counts(class_counts, where)
     weights = (counts / counts.max()) ** -power  # relative to the largest count: no overflow for pixel counts
     return weights / weights.sum() * weights.size

@@ -1,4 +1,4 @@
-"""LDAM: label-distribution-aware margin loss (Cao et al., NeurIPS 2019; docs/methods.md §13.1).
+"""LDAM: label-distribution-aware margin loss (Cao et al., NeurIPS 2019; configs/ldam_drw/README.md).
 
 Margins m_c = C / n_c^(1/4) with C chosen so that the largest margin equals ``max_m`` (0.5), and the loss
 CE(s * (z - m_y e_y), y), s = 30: the true-class logit is lowered by its class margin before scaling (official
@@ -12,19 +12,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ltplug.core.class_balanced import positive_counts
+
 __all__ = ['ldam_margins', 'ldam_logits', 'ldam_loss']
 
 
 def ldam_margins(class_counts, max_m: float = 0.5, where: str = 'LDAM margins') -> torch.Tensor:
     """m_c proportional to n_c^(-1/4), scaled so that max_c m_c = max_m (float32 tensor (C,))."""
-    if isinstance(class_counts, torch.Tensor):
-        class_counts = class_counts.detach().cpu().numpy()
-    counts = np.asarray(class_counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f'{where}: class counts must be a non-empty 1-D list, got shape {counts.shape}')
-    if not np.all(np.isfinite(counts)) or np.any(counts <= 0):
-        raise ValueError(f'{where}: every class needs >= 1 training sample (a margin n^(-1/4) of an empty class is '
-                         f'infinite); got min count {counts.min()}')
+    counts = positive_counts(class_counts, where)  # an empty class would get an infinite margin
     if not (np.isfinite(max_m) and max_m > 0):
         raise ValueError(f'{where}: max_m must be a positive number, got {max_m}')
     margins = counts ** -0.25

@@ -1,5 +1,7 @@
 """ClassBalancedLoss around mmpretrain's own CE / sigmoid CE / focal, and LDAMLoss, against float64 per-sample loops
-written from the official formulas (richardaecn/class-balanced-loss, kaidic/LDAM-DRW); tolerance 1e-10 (float64)."""
+written from the official formulas (richardaecn/class-balanced-loss, kaidic/LDAM-DRW). Tolerances: 1e-6 relative where
+a float32 step is involved (mmpretrain casts per-sample weights to float32; LDAM margins are float32 as officially),
+1e-12 otherwise."""
 from __future__ import annotations
 
 import math
@@ -64,7 +66,7 @@ def test_class_balanced_mmpretrain_losses_in_a_cls_head(kind, inner, gamma):
     head = MODELS.build(dict(type='ClsHead', loss=loss_cfg))  # ClsHead.loss: avg_factor = batch size, as in training
     samples = [DataSample().set_gt_label(int(c)) for c in y]
     got = head.loss((torch.from_numpy(z),), samples)['loss']
-    assert float(got) == pytest.approx(_reference(z, y, kind, gamma), rel=1e-10)
+    assert float(got) == pytest.approx(_reference(z, y, kind, gamma), rel=1e-6)  # weights cast to float32
     np.testing.assert_allclose(head.loss_module.class_weight, _cb_weights(), rtol=1e-12)
 
 
@@ -122,5 +124,5 @@ def test_ldam_loss_errors():
         loss(torch.zeros(2, 5), torch.zeros(2, 5))
     with pytest.raises(ValueError, match='loss.max_m'):
         MODELS.build(dict(type='LDAMLoss', max_m=-1))
-    with pytest.raises(ClassCountsError, match='no training|>= 1'):
+    with pytest.raises(ClassCountsError, match='no training|empty|zero'):
         MODELS.build(dict(type='LDAMLoss', class_counts=[3, 0, 1]))

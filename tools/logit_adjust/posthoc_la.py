@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import os.path as osp
 import sys
 
@@ -59,33 +58,6 @@ def find_bias_layer(head):
     return linears[-1] if linears else (None, None)
 
 
-def extract_logits(cfg, model, split: str, max_batches: int | None = None):
-    """Run the ``<split>_dataloader`` once; return the head's logits (N, C) and the labels (N,)."""
-    import numpy as np
-    import torch
-    from mmengine.runner import Runner
-
-    key = f'{split}_dataloader'
-    if cfg.get(key) is None:
-        sys.exit(f'error: the config has no {key}')
-    loader = Runner.build_dataloader(cfg[key], seed=0)
-    logits, labels = [], []
-    handle = model.head.register_forward_hook(lambda m, i, out: logits.append(out.detach().float().cpu()))
-    try:
-        with torch.no_grad():
-            for i, batch in enumerate(loader):
-                if max_batches is not None and i >= max_batches:
-                    break
-                outputs = model.test_step(batch)
-                labels.append(torch.cat([o.gt_label.reshape(-1).cpu() for o in outputs]))
-    finally:
-        handle.remove()
-    z, y = torch.cat(logits), torch.cat(labels).numpy().astype(np.int64)
-    if z.shape[0] != y.shape[0]:
-        sys.exit(f'error: captured {z.shape[0]} logit rows for {y.shape[0]} labels (test-time augmentation?)')
-    return z, y
-
-
 def training_counts(cfg, args, num_classes: int):
     from ltplug.engine.class_counts import check_class_counts, dataset_class_counts, load_class_counts
 
@@ -113,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
                  'use --no-save to choose tau, then PosthocLogitAdjustHook(tau=...) in custom_hooks')
     from ltplug.core.logit_adjust import log_class_prior
 
-    logits, labels = extract_logits(cfg, model, args.split, args.max_batches)
+    logits, labels = ps.run_split(cfg, model, model.head, args.split, 'output', args.max_batches)
     counts = training_counts(cfg, args, logits.shape[1])
     log_prior = log_class_prior(counts, where='tools/logit_adjust/posthoc_la.py class counts')
     many_thr, few_thr = shot_thresholds(cfg)
@@ -132,20 +104,14 @@ def main(argv: list[str] | None = None) -> dict:
     if args.no_save:
         return result
 
-    import torch
     key = f'head.{layer_name}.bias'
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     if key not in state or state[key].shape != log_prior.shape:
         sys.exit(f'error: the checkpoint has no {key} of {log_prior.numel()} classes; was it saved from this model?')
     state[key] = (state[key].double() - chosen * log_prior.double()).to(state[key].dtype)
-    if not isinstance(ckpt.get('meta'), dict):
-        ckpt['meta'] = {}
-    ckpt['meta']['posthoc_logit_adjustment'] = dict(
+    ps.save_new_checkpoint(ckpt, out, 'posthoc_logit_adjustment', dict(
         tau=chosen, select=args.select, split=args.split, layer=key, class_counts=[int(c) for c in counts],
-        source_checkpoint=osp.abspath(args.checkpoint), sweep=rows)
-    tmp = out + '.tmp'
-    torch.save(ckpt, tmp)
-    os.replace(tmp, out)
+        source_checkpoint=osp.abspath(args.checkpoint), sweep=rows))
     print(f'wrote the adjusted checkpoint (tau={chosen}, {key} -= tau * log prior) to {out}')
     result['out'] = out
     return result
