@@ -1,10 +1,11 @@
 """Generic post-hoc parameter sweep shared by the post-training tools (logit adjustment tau, vMF calibration alpha).
 
-A tool extracts what it needs once (``run_split``: the input or the output of one sub-module, e.g. the vMF classifier's
-features or the head's logits), then ``sweep`` evaluates a ``logits_for(value)`` callable for every value: many / medium / few / all top-1 accuracy (percent) and the ECE of the softmax (percent, 15 equal-width
-bins), with the same shot protocol as ``LongTailAccuracy``. A split with no evaluated class is NaN (never 0).
-``choose`` picks the best value of a column, ties going to the value closest to the tool's ``neutral`` one (the
-unchanged model), ``format_table`` prints the table and ``save_new_checkpoint`` writes the result (never in place).
+A tool extracts what it needs once (``run_split``: the input or the output of one sub-module, e.g. the vMF
+classifier's features or the head's logits), then ``sweep`` evaluates a ``logits_for(value)`` callable for every
+value: many / medium / few / all top-1 accuracy (percent) and the ECE of the softmax (percent, 15 equal-width bins),
+with the same shot protocol as ``LongTailAccuracy``. A split with no evaluated class is NaN (never 0). ``choose``
+picks the best value of a column, ties going to the value closest to the tool's ``neutral`` one (the unchanged model),
+``format_table`` prints the table and ``save_new_checkpoint`` writes the result (never in place).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-# CPU demo / test config: frequency-weighted CE in the tiny-ADE20K setting of vmf-icd_upernet_r18-tiny_tiny-ade20k-64x64.py
+# CPU demo / test config: frequency-weighted CE in the tiny-ADE20K setting of
+# vmf-icd_upernet_r18-tiny_tiny-ade20k-64x64.py
 # (same network, data, schedule and metric; the decode head is mmseg's stock UPerHead with class-weighted CE).
 #   python tools/misc/make_tiny_ade20k.py data/tiny_ade20k
 #   tools/with_env.sh python tools/train.py configs/vmf_ade20k/cw-ce_upernet_r18-tiny_tiny-ade20k-64x64.py

@@ -1,6 +1,6 @@
-# mmdet's stock Seesaw loss + NormedLinear classifier (Wang et al., CVPR 2021) in the SAME recipe as the vMF configs here
-# (mmdet's lvis/mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1: R50-FPN, multi-scale 1x, repeat-factor sampling 1e-3), so
-# APr / APc / APf compare like with like. The classifier and loss settings are those of mmdet's own
+# mmdet's stock Seesaw loss + NormedLinear classifier (Wang et al., CVPR 2021) in the SAME recipe as the vMF configs
+# here (mmdet's lvis/mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1: R50-FPN, multi-scale 1x, repeat-factor sampling
+# 1e-3), so APr / APc / APf compare like with like. The classifier and loss settings are those of mmdet's own
 # configs/seesaw_loss/mask-rcnn_r50_fpn_seesaw-loss_sample1e-3-ms-2x_lvis-v1.py (NormedLinear tempearture=20 -- mmdet's
 # spelling of the argument --, SeesawLoss p=0.8, q=2.0); mmdet ships that recipe with a 2x schedule, we keep the 1x of
 # the vMF configs. Nothing here is ltplug code but the dataset check.

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ['positive_counts', 'effective_number', 'class_balanced_weights', 'inverse_power_weights', 'per_sample_weights']
+__all__ = ['positive_counts', 'effective_number', 'class_balanced_weights', 'inverse_power_weights',
+           'per_sample_weights']
 
 
 def positive_counts(class_counts: Sequence[int] | np.ndarray | torch.Tensor, where: str) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""ECE / classwise ECE / reliability bins (ltplug.core.calibration_metrics) against a hand-computed case and a per-sample
-loop over exact rational bin bounds (fractions.Fraction); tolerance 1e-12."""
+"""ECE / classwise ECE / reliability bins (ltplug.core.calibration_metrics) against a hand-computed case and a
+per-sample loop over exact rational bin bounds (fractions.Fraction); tolerance 1e-12."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,5 +1,6 @@
-"""Effective-number weights (ltplug.core.class_balanced) against the geometric series summed term by term, a
-hand-computed case and the limits beta = 0 (all ones) and beta -> 1 (inverse frequency); tolerances 1e-12 unless noted."""
+"""Effective-number weights (ltplug.core.class_balanced) against the geometric series summed term by term,
+a hand-computed case and the limits beta = 0 (all ones) and beta -> 1 (inverse frequency); tolerances 1e-12 unless
+noted."""
 from __future__ import annotations
 
 import numpy as np

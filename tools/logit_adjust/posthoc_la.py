@@ -28,7 +28,8 @@ DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description='Sweep the post-hoc logit-adjustment tau on val, save an adjusted checkpoint')
+    p = argparse.ArgumentParser(description='Sweep the post-hoc logit-adjustment tau on val, save an adjusted '
+                                'checkpoint')
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--taus', type=float, nargs='+', default=list(DEFAULT_TAUS),

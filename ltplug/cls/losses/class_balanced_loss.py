@@ -37,7 +37,8 @@ class ClassBalancedLoss(nn.Module):
     def __init__(self, loss: dict, beta: float = 0.9999, num_classes: int | None = None, class_counts=None) -> None:
         super().__init__()
         if not isinstance(loss, dict) or 'type' not in loss:
-            raise ValueError(f"ClassBalancedLoss: loss must be a loss config dict with a 'type' (loss.loss), got {loss}")
+            raise ValueError(f"ClassBalancedLoss: loss must be a loss config dict with a 'type' (loss.loss), got "
+                             f'{loss}')
         beta = float(beta)
         if not 0.0 <= beta < 1.0:
             raise ValueError(f'ClassBalancedLoss: beta must lie in [0, 1) (loss.beta), got {beta}')

@@ -77,7 +77,8 @@ class PosthocLogitAdjustHook(Hook):
             return output - shift.to(device=output.device, dtype=output.dtype)
 
         self._handle = target.register_forward_hook(adjust)
-        runner.logger.info(f'PosthocLogitAdjustHook: {stage} with logits - {self.tau} * log prior (model.{self.module})')
+        runner.logger.info(f'PosthocLogitAdjustHook: {stage} with logits - {self.tau} * log prior '
+                           f'(model.{self.module})')
 
     def _remove(self) -> None:
         if self._handle is not None:
