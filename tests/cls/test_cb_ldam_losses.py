@@ -56,7 +56,7 @@ def _reference(z: np.ndarray, y: np.ndarray, kind: str, gamma: float = 0.0) -> f
 
 @pytest.mark.parametrize('kind, inner, gamma', [
     ('softmax', dict(type='CrossEntropyLoss'), 0.0),
-    ('sigmoid', dict(type='CrossEntropyLoss', use_sigmoid=True), 0.0),
+    ('sigmoid', dict(type='FocalLoss', gamma=0.0, alpha=0.5, loss_weight=2.0), 0.0),  # the cb-sigmoid config
     ('focal', dict(type='FocalLoss', gamma=1.0, alpha=0.5, loss_weight=2.0), 1.0),
     ('focal', dict(type='FocalLoss', gamma=2.0, alpha=0.5, loss_weight=2.0), 2.0),
 ])

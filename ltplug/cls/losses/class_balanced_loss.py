@@ -2,12 +2,13 @@
 
     loss=dict(type='ClassBalancedLoss', beta=0.9999, loss=dict(type='FocalLoss', gamma=1.0, alpha=0.5, loss_weight=2.0))
 
-The wrapped loss is mmpretrain's own (``CrossEntropyLoss`` for softmax CE, ``CrossEntropyLoss(use_sigmoid=True)`` for
-sigmoid CE, ``FocalLoss`` for focal); this wrapper only passes the per-sample weight w_{y_i} (the class-balanced weight
-of the sample's class, from the effective number, normalised to sum C) through the loss's ``weight`` argument. In a
-``ClsHead`` the loss is then sum_i w_{y_i} l_i / N (mmpretrain's ``avg_factor`` = batch size), which is the official
-normalisation of the softmax, sigmoid and focal variants (richardaecn/class-balanced-loss ``src/cifar_main.py``).
-``class_weight`` is the live weight vector; ``DeferredReweightingHook`` may set it (DRW for any wrapped loss).
+The wrapped loss is mmpretrain's own (``CrossEntropyLoss`` for softmax CE, ``FocalLoss`` for focal, and
+``FocalLoss(gamma=0)`` for sigmoid CE: mmpretrain's sigmoid ``CrossEntropyLoss`` expects one-hot targets); this
+wrapper only passes the per-sample weight w_{y_i} (the class-balanced weight of the sample's class, from the effective
+number, normalised to sum C) through the loss's ``weight`` argument. In a ``ClsHead`` the loss is then
+sum_i w_{y_i} l_i / N (mmpretrain's ``avg_factor`` = batch size), which is the official normalisation of the softmax,
+sigmoid and focal variants (richardaecn/class-balanced-loss ``src/cifar_main.py``). ``class_weight`` is the live
+weight vector; ``DeferredReweightingHook`` may set it (DRW for any wrapped loss).
 Maths in :mod:`ltplug.core.class_balanced`.
 """
 from __future__ import annotations
