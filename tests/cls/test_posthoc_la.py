@@ -51,8 +51,8 @@ def _reference_rows(ckpt: str):
     """Logits of the test split computed here, then argmax(z - tau log pi) sample by sample."""
     cfg = Config.fromfile(JOINT)
     init_default_scope('mmpretrain')
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, ckpt, map_location='cpu', strict=True)
+    model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))  # as the Runner builds it
+    load_checkpoint(model, ckpt, map_location='cpu', strict=True, logger='silent')
     model.eval()
     loader = Runner.build_dataloader(cfg.test_dataloader, seed=0)
     logits, labels = [], []
