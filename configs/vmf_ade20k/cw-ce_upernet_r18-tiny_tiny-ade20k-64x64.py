@@ -15,9 +15,10 @@ model = dict(
         channels=32,
         dropout_ratio=0.1,
         num_classes=150,
-        norm_cfg={{_base_.norm_cfg}},
+        norm_cfg=dict(type='BN', requires_grad=True),  # the demo's BN (no SyncBN on one CPU process)
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+        loss_decode=dict(type='ClassWeightedCELoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(loss_decode=dict(type='ClassWeightedCELoss')))
 custom_hooks = [
     dict(type='SegPixelCountsHook'),
     dict(type='ClassWeightHook', weighting='inverse_power', power=0.5, counts_hook=dict(type='SegPixelCountsHook')),

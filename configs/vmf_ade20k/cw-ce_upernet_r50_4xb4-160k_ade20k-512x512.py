@@ -6,6 +6,12 @@
 _base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['ltplug'], allow_failed_imports=False)
 
+# mmseg's CrossEntropyLoss with a class-weighted mean that skips the ignore index (the stock one raises an IndexError
+# on ignored pixels once class_weight is set: open-mmlab/mmsegmentation issue 3734); all other arguments are stock
+model = dict(
+    decode_head=dict(loss_decode=dict(type='ClassWeightedCELoss')),
+    auxiliary_head=dict(loss_decode=dict(type='ClassWeightedCELoss')))
+
 custom_hooks = [
     # per-class training pixel counts -> the head/body/tail split of the metric
     dict(type='SegPixelCountsHook'),

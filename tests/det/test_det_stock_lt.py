@@ -53,8 +53,9 @@ def _reference_stats(world_size: int, steps: int):
 
 def _ddp_stats(rank: int, world_size: int, steps: int):
     init_default_scope('mmdet')
-    import ltplug  # noqa: F401,F811  (registers SyncEQLV2Loss in the spawned process)
     from mmdet.registry import MODELS as DET_MODELS
+
+    import ltplug  # noqa: F401,F811  (registers SyncEQLV2Loss in the spawned process)
     out = {}
     for name in ('SyncEQLV2Loss', 'EQLV2Loss'):
         loss = DET_MODELS.build(dict(type=name, num_classes=C))

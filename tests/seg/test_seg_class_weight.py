@@ -1,11 +1,15 @@
-"""ADE20K class-weighted CE (configs/vmf_ade20k/cw-ce_*): ClassWeightHook gives mmseg's CrossEntropyLoss of the decode
-and auxiliary heads the weights n_c^(-1/2) / sum * C from the training pixel counts (the tiny data set's own count file
-as the reference, 1e-12) in a real 2-iteration run, and the full config builds."""
+"""ADE20K class-weighted CE (configs/vmf_ade20k/cw-ce_*): ClassWeightedCELoss equals PyTorch's weighted mean with
+ignored pixels (F.cross_entropy, 1e-6 float32) where mmseg's stock loss raises; ClassWeightHook gives the decode and
+auxiliary losses the weights n_c^(-1/2) / sum * C of the training pixel counts (the tiny data set's own count file as
+the reference, 1e-12) in a real 2-iteration run; the full config builds."""
 from __future__ import annotations
 
 import os.path as osp
 
 import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
 from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -18,6 +22,24 @@ from ltplug.engine.class_counts import load_class_counts
 CFG_DIR = osp.join(REPO, 'configs', 'vmf_ade20k')
 DEMO = osp.join(CFG_DIR, 'cw-ce_upernet_r18-tiny_tiny-ade20k-64x64.py')
 FULL = osp.join(CFG_DIR, 'cw-ce_upernet_r50_4xb4-160k_ade20k-512x512.py')
+
+
+def test_weighted_mean_skips_ignored_pixels():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 5, 6, 7, generator=g)
+    label = torch.randint(0, 5, (2, 6, 7), generator=g)
+    label[0, :2] = 255  # ignored pixels, as reduce_zero_label produces
+    w = [0.5, 1.0, 2.0, 0.25, 1.25]
+    init_default_scope('mmseg')
+    ours = MODELS.build(dict(type='ClassWeightedCELoss', class_weight=w, loss_weight=0.4))
+    ref = 0.4 * F.cross_entropy(logits, label, weight=torch.tensor(w), ignore_index=255)
+    torch.testing.assert_close(ours(logits, label, ignore_index=255), ref, rtol=1e-6, atol=0)
+    stock = MODELS.build(dict(type='CrossEntropyLoss', class_weight=w))
+    with pytest.raises(IndexError):  # open-mmlab/mmsegmentation issue 3734, the reason for the subclass
+        stock(logits, label, ignore_index=255)
+    plain = MODELS.build(dict(type='ClassWeightedCELoss'))  # without weights: mmseg's loss unchanged
+    torch.testing.assert_close(plain(logits, label, ignore_index=255),
+                               MODELS.build(dict(type='CrossEntropyLoss'))(logits, label, ignore_index=255))
 
 
 def test_pixel_count_weights_reach_every_ce_loss(tmp_path):

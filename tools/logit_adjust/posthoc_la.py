@@ -18,11 +18,10 @@ import math
 import os.path as osp
 import sys
 
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.join(osp.dirname(HERE), 'vmf'))
+TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [TOOLS, osp.join(TOOLS, 'vmf')]  # the shared tool helpers
+import _posthoc_sweep as ps  # noqa: E402
 from _vmf_common import add_common_args, check_new_file, load_model, shot_thresholds  # noqa: E402
-
-import _posthoc_sweep as ps  # noqa: E402  (tools/ is on sys.path through _vmf_common)
 
 DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
