@@ -139,8 +139,8 @@ def test_full_stock_configs_build(name, loss_type):
 
 
 def test_eqlv2_tiny_lvis_trains_under_ddp(tiny_lvis):
-    """tools/dist_train.sh, 2 gloo ranks: the all_reduce inside the loss runs in step on both ranks (no deadlock) and the
-    saved statistics are those of the synchronised loss."""
+    """tools/dist_train.sh, 2 gloo ranks: the all_reduce inside the loss runs in step on both ranks (no deadlock) and
+    the saved statistics are those of the synchronised loss."""
     import os
     import socket
     import subprocess
