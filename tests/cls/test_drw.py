@@ -67,6 +67,26 @@ def test_weights_switch_at_the_epoch_in_a_real_run(tmp_path):
     np.testing.assert_allclose(drw.weights, _official_drw_weights(counts), rtol=1e-12)
 
 
+def test_resumed_run_gets_the_weights_of_its_epoch(tmp_path):
+    path = osp.join(REPO, 'configs/ldam_drw/ce-drw_cifar-resnet8_digits-lt.py')
+    first = _short_cfg(path, str(tmp_path / 'a'), epochs=2)
+    first.custom_hooks[1]['start_epoch'] = 1
+    first.train_cfg.max_epochs = 1  # stop after epoch index 0, before the switch
+    first.default_hooks.checkpoint.interval = 1
+    Runner.from_cfg(first).train()
+    second = _short_cfg(path, str(tmp_path / 'b'), epochs=2)
+    second.custom_hooks[1]['start_epoch'] = 1
+    second.resume = True
+    second.load_from = str(tmp_path / 'a' / 'epoch_1.pth')
+    runner = Runner.from_cfg(second)
+    recorder = WeightRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    counts = dataset_class_counts(runner.train_dataloader.dataset)
+    assert list(recorder.seen) == [1]  # only epoch index 1 ran, with the re-weighting on
+    np.testing.assert_allclose(recorder.seen[1], _official_drw_weights(counts), rtol=1e-12)
+
+
 def test_targets_are_the_outermost_weighted_losses():
     model = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
                               neck=dict(type='GlobalAveragePooling'),
