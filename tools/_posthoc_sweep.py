@@ -124,3 +124,16 @@ def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, meta: dict) -> None
     tmp = out + '.tmp'
     torch.save(ckpt, tmp)
     os.replace(tmp, osp.abspath(out))
+
+
+def checked_outputs(args, suffix: str) -> str:
+    """The checkpoint to write (``--out`` or ``<checkpoint><suffix>``), after refusing to write over the input or,
+    without ``--force``, over an existing ``--out`` / ``--json`` (checked before any work is done)."""
+    from _vmf_common import check_new_file
+
+    out = args.out or osp.splitext(args.checkpoint)[0] + suffix
+    if not args.no_save:
+        check_new_file(out, args.force, protected=(args.checkpoint,))
+    if args.json:
+        check_new_file(args.json, args.force, protected=(args.checkpoint, out))
+    return out

@@ -21,7 +21,7 @@ import sys
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path[:0] = [TOOLS, osp.join(TOOLS, 'vmf')]  # the shared tool helpers
 import _posthoc_sweep as ps  # noqa: E402
-from _vmf_common import add_common_args, check_new_file, load_model, shot_thresholds  # noqa: E402
+from _vmf_common import add_common_args, load_model, shot_thresholds  # noqa: E402
 
 DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
@@ -71,11 +71,7 @@ def training_counts(cfg, args, num_classes: int):
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    out = args.out or osp.splitext(args.checkpoint)[0] + '_la.pth'
-    if not args.no_save:
-        check_new_file(out, args.force, protected=(args.checkpoint,))
-    if args.json:
-        check_new_file(args.json, args.force, protected=(args.checkpoint, out))
+    out = ps.checked_outputs(args, '_la.pth')
     cfg, model, ckpt = load_model(args)
     if not hasattr(model, 'head'):
         sys.exit('error: tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
