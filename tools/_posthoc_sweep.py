@@ -126,6 +126,16 @@ def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, meta: dict) -> None
     os.replace(tmp, osp.abspath(out))
 
 
+def add_output_args(parser, out_help: str) -> None:
+    """The output options every post-hoc tool has: --out, --force, --no-save, --json, --max-batches."""
+    parser.add_argument('--out', help=out_help)
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite --out if it exists (never the input checkpoint)')
+    parser.add_argument('--no-save', action='store_true', help='only print the sweep')
+    parser.add_argument('--json', help='also write the sweep table to this JSON file')
+    parser.add_argument('--max-batches', type=int, help='use only the first N batches (quick checks)')
+
+
 def checked_outputs(args, suffix: str) -> str:
     """The checkpoint to write (``--out`` or ``<checkpoint><suffix>``), after refusing to write over the input or,
     without ``--force``, over an existing ``--out`` / ``--json`` (checked before any work is done)."""

@@ -37,11 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--select', default='all', choices=ps.COLUMNS,
                    help='column that picks the best tau (ties: the smallest |tau|, i.e. the least adjustment)')
     p.add_argument('--class-counts', help='class-count file (default: the config\'s training set)')
-    p.add_argument('--out', help='adjusted checkpoint to write (default: <checkpoint>_la.pth)')
-    p.add_argument('--force', action='store_true', help='overwrite --out if it exists (never the input checkpoint)')
-    p.add_argument('--no-save', action='store_true', help='only print the sweep')
-    p.add_argument('--json', help='also write the sweep table to this JSON file')
-    p.add_argument('--max-batches', type=int, help='use only the first N batches (quick checks)')
+    ps.add_output_args(p, 'adjusted checkpoint to write (default: <checkpoint>_la.pth)')
     add_common_args(p)
     args = p.parse_args(argv)
     bad = [t for t in args.taus if not math.isfinite(t)]
