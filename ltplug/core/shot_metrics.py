@@ -77,3 +77,15 @@ def topk_correct(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
     higher = (scores > target_score[:, None]).sum(axis=1)
     ties_before = ((scores == target_score[:, None]) & (np.arange(scores.shape[1])[None, :] < targets[:, None])).sum(1)
     return (higher + ties_before) < k
+
+
+def empty_splits(class_acc: np.ndarray, train_counts: np.ndarray, many_thr: int = 100,
+                 few_thr: int = 20) -> list[str]:
+    """Splits with no evaluated class (no class in the split, or none of its classes in the evaluated set).
+
+    Such a split has no accuracy; ``shot_accuracies`` gives it 0, which must not be reported as a result.
+    """
+    split = shot_split(train_counts, many_thr, few_thr)
+    present = ~np.isnan(np.asarray(class_acc, dtype=np.float64))
+    nums = np.bincount(split[present], minlength=3)
+    return [name for i, name in enumerate(SPLIT_NAMES) if nums[i] == 0]
