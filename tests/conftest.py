@@ -1,6 +1,12 @@
-"""Shared fixtures: tiny data sets generated in the standard on-disk formats, and tool runners."""
+"""Shared fixtures: tiny data sets generated in the standard on-disk formats, and tool runners.
+
+Every test that starts other processes (:func:`run_tool`, ``_dist.run_distributed``, ``subprocess``), itself or through
+one of its fixtures, is marked ``slow`` at collection, so ``pytest -m "not slow"`` is the fast inner loop and
+``make test`` still runs everything. Long in-process tests carry an explicit ``@pytest.mark.slow``.
+"""
 from __future__ import annotations
 
+import inspect
 import os
 import os.path as osp
 import subprocess
@@ -13,6 +19,44 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 os.environ.setdefault('MPLBACKEND', 'Agg')
+_TESTS = osp.join(REPO, 'tests') + osp.sep
+_STARTS_PROCESSES = {'run_tool', 'run_distributed', 'subprocess'}
+
+
+def _names(code) -> set[str]:
+    """Global names a code object and its nested functions / lambdas refer to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names(const)
+    return names
+
+
+def _starts_processes(func, seen: set) -> bool:
+    """Does ``func``, or a function of the test suite it calls, use one of ``_STARTS_PROCESSES``?"""
+    code = getattr(inspect.unwrap(func), '__code__', None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    names = _names(code)
+    if names & _STARTS_PROCESSES:
+        return True
+    scope = getattr(inspect.unwrap(func), '__globals__', {})
+    return any(_starts_processes(scope[n], seen) for n in names
+               if inspect.isfunction(scope.get(n)) and scope[n].__code__.co_filename.startswith(_TESTS))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark ``slow`` every test whose body, or one of whose fixtures, starts processes (see the module docstring)."""
+    for item in items:
+        func = getattr(item, 'function', None)
+        if func is None or item.get_closest_marker('slow'):
+            continue
+        seen: set = set()
+        fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs
+                    if inspect.unwrap(d.func).__code__.co_filename.startswith(_TESTS)]
+        if any(_starts_processes(f, seen) for f in [func, *fixtures]):
+            item.add_marker('slow')
 
 
 def run_tool(*args: str, cwd: str = REPO, check: bool = True, env: dict | None = None,

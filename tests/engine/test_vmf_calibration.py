@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import OP_SOURCES, calibrated_kappa
-from ltplug.engine.vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
+from ltplug.engine.hooks import VMFCalibrationHook, find_vmf_classifiers
 
 ALPHA = 0.3
 
@@ -130,11 +130,10 @@ def test_hook_calibrates_test_exactly_and_leaves_checkpoint(trained):
     assert labels.numel() == scores.shape[0]
 
 
-def test_hook_validation():
-    with pytest.raises(ValueError, match='alpha'):
-        VMFCalibrationHook(alpha=1.5)
-    hook = VMFCalibrationHook(alpha=1.0)
-    assert hook.alpha == 1.0
+@pytest.mark.parametrize('alpha', [1.5, -0.1, float('nan')])
+def test_alpha_outside_unit_interval_is_refused(alpha):
+    with pytest.raises(ValueError, match=r'alpha must be in \[0, 1\]'):
+        VMFCalibrationHook(alpha=alpha)
 
 
 def test_hook_needs_a_vmf_model(tmp_path):

@@ -1,0 +1,126 @@
+"""ClassCountsHook in a real mmengine Runner: the counts handed to the head and the metric are the training set's label
+histogram (recounted here by a loop over the built train loader's samples), the train set is built once per run
+(the hook uses the runner's loader, it does not rebuild it), and missing or inconsistent counts fail naming the
+consumer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmpretrain.registry import DATASETS
+
+import ltplug  # noqa: F401
+from ltplug.cls.datasets.digits_lt import DigitsLT
+from ltplug.core.counts import ClassCountsError
+from ltplug.engine.hooks import ClassCountsHook, train_dataset
+
+
+@DATASETS.register_module(force=True)
+class BuildCountingDigitsLT(DigitsLT):
+    """DigitsLT that counts how often it is built (the annotations read), per split."""
+
+    builds: dict[str, int] = {}
+
+    def __init__(self, split: str = 'train', **kwargs) -> None:
+        BuildCountingDigitsLT.builds[split] = BuildCountingDigitsLT.builds.get(split, 0) + 1
+        super().__init__(split=split, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def reset_builds():
+    BuildCountingDigitsLT.builds = {}
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def digits_cfg(work_dir: str, head: dict | None = None, hook: dict | None = None) -> Config:
+    """A one-epoch CifarResNet-8 run on long-tailed digits with a vMF head (log prior) and LongTailAccuracy."""
+    ds = dict(type='BuildCountingDigitsLT', imb_factor=10, pipeline=[dict(type='PackInputs')])
+    head = head or dict(type='VMFClsHead', num_classes=10, in_channels=64)
+    return Config(dict(
+        default_scope='mmpretrain',
+        work_dir=work_dir,
+        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
+                   neck=dict(type='GlobalAveragePooling'), head=head,
+                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
+        train_dataloader=dict(batch_size=64, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
+                              sampler=dict(type='DefaultSampler', shuffle=True)),
+        val_dataloader=dict(batch_size=200, num_workers=0, dataset=dict(ds, split='val'),
+                            sampler=dict(type='DefaultSampler', shuffle=False)),
+        test_dataloader=dict(batch_size=200, num_workers=0, dataset=dict(ds, split='test'),
+                             sampler=dict(type='DefaultSampler', shuffle=False)),
+        val_evaluator=dict(type='LongTailAccuracy', num_classes=10, many_thr=50, few_thr=20),
+        test_evaluator=dict(type='LongTailAccuracy', num_classes=10, many_thr=50, few_thr=20),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
+        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
+        val_cfg=dict(), test_cfg=dict(),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=dict(type='CheckpointHook',
+                                                                                          interval=1)),
+        custom_hooks=[hook or dict(type='ClassCountsHook')],
+        randomness=dict(seed=0),
+        log_level='WARNING',
+    ))
+
+
+def recount(dataset) -> np.ndarray:
+    """The label histogram by a plain loop over the samples (independent of get_class_counts / get_gt_labels)."""
+    counts = np.zeros(10, np.int64)
+    for i in range(len(dataset)):
+        counts[int(dataset.get_data_info(i)['gt_label'])] += 1
+    return counts
+
+
+def the_hook(runner) -> ClassCountsHook:
+    return next(h for h in runner.hooks if isinstance(h, ClassCountsHook))
+
+
+def test_training_run_uses_the_built_loader_dataset(tmp_path):
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path)))
+    runner.train()
+    assert BuildCountingDigitsLT.builds['train'] == 1  # built by the train loop only, not again by the hook
+    loader_ds = runner.train_dataloader.dataset
+    assert train_dataset(runner) is loader_ds
+    expected = recount(loader_ds)
+    assert expected[0] > expected[-1] > 0  # long-tailed, no empty class
+    np.testing.assert_array_equal(the_hook(runner).counts, expected)
+    # the head's log prior and the metric's shot split were given exactly these counts
+    np.testing.assert_allclose(runner.model.head.vmf.log_prior.double().numpy(), np.log(expected), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(runner.val_evaluator.metrics[0].class_counts, expected)
+
+
+def test_test_only_run_builds_the_train_set_once(tmp_path):
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path)))
+    runner.test()
+    assert BuildCountingDigitsLT.builds == {'train': 1, 'test': 1}
+    np.testing.assert_array_equal(runner.test_evaluator.metrics[0].class_counts,
+                                  recount(BuildCountingDigitsLT(split='train', imb_factor=10)))
+
+
+def test_given_counts_replace_the_dataset(tmp_path):
+    counts = list(range(20, 10, -1))
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path), hook=dict(type='ClassCountsHook', class_counts=counts)))
+    runner.test()
+    assert 'train' not in BuildCountingDigitsLT.builds  # nothing to count: the train set is never built
+    np.testing.assert_array_equal(runner.test_evaluator.metrics[0].class_counts, counts)
+
+
+def test_wrong_number_of_classes_names_the_consumer(tmp_path):
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path), hook=dict(type='ClassCountsHook', class_counts=[5] * 9)))
+    with pytest.raises(ClassCountsError, match='got counts for 9 classes but num_classes=10'):
+        runner.test()
+
+
+def test_no_train_set_and_no_counts_fails_clearly(tmp_path):
+    cfg = digits_cfg(str(tmp_path))
+    cfg.train_dataloader = None
+    cfg.train_cfg = None
+    cfg.optim_wrapper = None
+    runner = Runner.from_cfg(cfg)
+    hook = the_hook(runner)
+    assert hook.resolve(runner) is None
+    with pytest.raises(ValueError, match='LongTailAccuracy needs the per-class training counts'):
+        runner.test()

@@ -1,0 +1,102 @@
+"""FreezeModulesHook(epochs=E), the head-only warm-up, in a real Runner: the frozen modules are bit-identical during the
+first E epochs and move afterwards, the head moves throughout, and a parameter the user froze stays frozen."""
+from __future__ import annotations
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+import ltplug  # noqa: F401
+from ltplug.engine.hooks import FreezeModulesHook
+
+
+class Snapshots(Hook):
+    """Backbone / head parameters at the start and after every training epoch."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.backbone: list[torch.Tensor] = []
+        self.head: list[torch.Tensor] = []
+
+    def _take(self, runner) -> None:
+        model = runner.model
+        self.backbone.append(torch.cat([p.detach().flatten() for p in model.backbone.parameters()]).clone())
+        self.head.append(torch.cat([p.detach().flatten() for p in model.head.parameters()]).clone())
+
+    def before_train(self, runner) -> None:
+        self._take(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        self._take(runner)
+
+
+def cfg(work_dir: str, hook: dict, train_cfg: dict | None = None) -> Config:
+    ds = dict(type='DigitsLT', imb_factor=10, pipeline=[dict(type='PackInputs')])
+    return Config(dict(
+        default_scope='mmpretrain',
+        work_dir=work_dir,
+        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
+                   neck=dict(type='GlobalAveragePooling'),
+                   head=dict(type='LinearClsHead', num_classes=10, in_channels=64),
+                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
+        train_dataloader=dict(batch_size=64, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
+                              sampler=dict(type='DefaultSampler', shuffle=True)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4)),
+        train_cfg=train_cfg or dict(by_epoch=True, max_epochs=3),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
+        custom_hooks=[hook],
+        randomness=dict(seed=0),
+        log_level='WARNING',
+    ))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_warmup_freezes_then_releases(tmp_path):
+    runner = Runner.from_cfg(cfg(str(tmp_path), dict(type='FreezeModulesHook', modules=['backbone'], epochs=2)))
+    user_frozen = runner.model.backbone.conv1.weight
+    user_frozen.requires_grad_(False)  # frozen by the user before training: the warm-up must not unfreeze it
+    before = user_frozen.detach().clone()
+    snaps = Snapshots()
+    runner.register_hook(snaps)
+    runner.train()
+    b, h = snaps.backbone, snaps.head
+    assert len(b) == 4  # start + 3 epochs
+    assert torch.equal(b[0], b[1]) and torch.equal(b[1], b[2])  # epochs 0 and 1: backbone untouched (no weight decay)
+    assert not torch.equal(b[2], b[3])  # epoch 2: it trains
+    assert all(not torch.equal(h[i], h[i + 1]) for i in range(3))  # the head trains throughout
+    assert not user_frozen.requires_grad and torch.equal(user_frozen.detach(), before)
+    others = [p for n, p in runner.model.named_parameters() if n != 'backbone.conv1.weight']
+    assert all(p.requires_grad for p in others)
+
+
+def test_warmup_needs_an_epoch_loop(tmp_path):
+    runner = Runner.from_cfg(cfg(str(tmp_path), dict(type='FreezeModulesHook', modules=['backbone'], epochs=1),
+                                 train_cfg=dict(by_epoch=False, max_iters=2)))
+    with pytest.raises(ValueError, match='epoch-based train loop'):
+        runner.train()
+
+
+@pytest.mark.parametrize('epochs', [0, -1, 1.5, True])
+def test_bad_epochs_are_refused(epochs):
+    with pytest.raises(ValueError, match='epochs must be None'):
+        FreezeModulesHook(epochs=epochs)
+
+
+def test_whole_run_freeze_needs_a_checkpoint_but_a_warmup_does_not(tmp_path):
+    runner = Runner.from_cfg(cfg(str(tmp_path / 'a'), dict(type='FreezeModulesHook', modules=['backbone'])))
+    with pytest.raises(ValueError, match='sets no load_from'):
+        runner.train()
+    runner = Runner.from_cfg(cfg(str(tmp_path / 'b'), dict(type='FreezeModulesHook', modules=['backbone'], epochs=1),
+                                 train_cfg=dict(by_epoch=True, max_epochs=1)))
+    runner.train()
+    assert all(p.requires_grad for p in runner.model.parameters())
