@@ -121,3 +121,37 @@ def fresh_default_scope(request):
     reset()
     yield
     reset()
+
+
+def digits_run_cfg(work_dir: str, head: dict, *, evaluator: dict | None = None, dataset_type: str = 'DigitsLT',
+                   max_epochs: int = 1, batch_size: int = 64, custom_hooks: list | None = None):
+    """A Runner config for a tiny CifarResNet-8 run on the bundled long-tailed digits (IF 10), CPU, seconds.
+
+    ``evaluator`` None: training only (no val / test loops); else val and test use it. Tests override the rest.
+    """
+    from mmengine.config import Config
+
+    ds = dict(type=dataset_type, imb_factor=10, pipeline=[dict(type='PackInputs')])
+    cfg = dict(
+        default_scope='mmpretrain',
+        work_dir=work_dir,
+        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
+                   neck=dict(type='GlobalAveragePooling'), head=head,
+                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
+        train_dataloader=dict(batch_size=batch_size, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
+                              sampler=dict(type='DefaultSampler', shuffle=True)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
+        custom_hooks=list(custom_hooks or []),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        randomness=dict(seed=0),
+        log_level='WARNING',
+    )
+    if evaluator is not None:
+        for split in ('val', 'test'):
+            cfg[f'{split}_dataloader'] = dict(batch_size=200, num_workers=0, dataset=dict(ds, split=split),
+                                              sampler=dict(type='DefaultSampler', shuffle=False))
+            cfg[f'{split}_evaluator'] = evaluator
+            cfg[f'{split}_cfg'] = dict()
+    return Config(cfg)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import digits_run_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS
@@ -37,33 +38,11 @@ def reset_builds():
     torch.set_num_threads(old)
 
 
-def digits_cfg(work_dir: str, head: dict | None = None, hook: dict | None = None) -> Config:
-    """A one-epoch CifarResNet-8 run on long-tailed digits with a vMF head (log prior) and LongTailAccuracy."""
-    ds = dict(type='BuildCountingDigitsLT', imb_factor=10, pipeline=[dict(type='PackInputs')])
-    head = head or dict(type='VMFClsHead', num_classes=10, in_channels=64)
-    return Config(dict(
-        default_scope='mmpretrain',
-        work_dir=work_dir,
-        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
-                   neck=dict(type='GlobalAveragePooling'), head=head,
-                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
-        train_dataloader=dict(batch_size=64, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
-                              sampler=dict(type='DefaultSampler', shuffle=True)),
-        val_dataloader=dict(batch_size=200, num_workers=0, dataset=dict(ds, split='val'),
-                            sampler=dict(type='DefaultSampler', shuffle=False)),
-        test_dataloader=dict(batch_size=200, num_workers=0, dataset=dict(ds, split='test'),
-                             sampler=dict(type='DefaultSampler', shuffle=False)),
-        val_evaluator=dict(type='LongTailAccuracy', num_classes=10, many_thr=50, few_thr=20),
-        test_evaluator=dict(type='LongTailAccuracy', num_classes=10, many_thr=50, few_thr=20),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
-        val_cfg=dict(), test_cfg=dict(),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=dict(type='CheckpointHook',
-                                                                                          interval=1)),
-        custom_hooks=[hook or dict(type='ClassCountsHook')],
-        randomness=dict(seed=0),
-        log_level='WARNING',
-    ))
+def digits_cfg(work_dir: str, hook: dict | None = None) -> Config:
+    """One epoch with a vMF head (log prior) and LongTailAccuracy, on the build-counting digits."""
+    return digits_run_cfg(work_dir, dict(type='VMFClsHead', num_classes=10, in_channels=64),
+                          evaluator=dict(type='LongTailAccuracy', num_classes=10, many_thr=50, few_thr=20),
+                          dataset_type='BuildCountingDigitsLT', custom_hooks=[hook or dict(type='ClassCountsHook')])
 
 
 def recount(dataset) -> np.ndarray:
@@ -102,15 +81,15 @@ def test_test_only_run_builds_the_train_set_once(tmp_path):
 
 def test_given_counts_replace_the_dataset(tmp_path):
     counts = list(range(20, 10, -1))
-    runner = Runner.from_cfg(digits_cfg(str(tmp_path), hook=dict(type='ClassCountsHook', class_counts=counts)))
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path), dict(type='ClassCountsHook', class_counts=counts)))
     runner.test()
     assert 'train' not in BuildCountingDigitsLT.builds  # nothing to count: the train set is never built
     np.testing.assert_array_equal(runner.test_evaluator.metrics[0].class_counts, counts)
 
 
 def test_wrong_number_of_classes_names_the_consumer(tmp_path):
-    runner = Runner.from_cfg(digits_cfg(str(tmp_path), hook=dict(type='ClassCountsHook', class_counts=[5] * 9)))
-    with pytest.raises(ClassCountsError, match='got counts for 9 classes but num_classes=10'):
+    runner = Runner.from_cfg(digits_cfg(str(tmp_path), dict(type='ClassCountsHook', class_counts=[5] * 9)))
+    with pytest.raises(ClassCountsError, match='for VMFClassifier: got counts for 9 classes but num_classes=10'):
         runner.test()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import digits_run_cfg
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -34,23 +35,12 @@ class Snapshots(Hook):
 
 
 def cfg(work_dir: str, hook: dict, train_cfg: dict | None = None) -> Config:
-    ds = dict(type='DigitsLT', imb_factor=10, pipeline=[dict(type='PackInputs')])
-    return Config(dict(
-        default_scope='mmpretrain',
-        work_dir=work_dir,
-        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
-                   neck=dict(type='GlobalAveragePooling'),
-                   head=dict(type='LinearClsHead', num_classes=10, in_channels=64),
-                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
-        train_dataloader=dict(batch_size=64, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
-                              sampler=dict(type='DefaultSampler', shuffle=True)),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4)),
-        train_cfg=train_cfg or dict(by_epoch=True, max_epochs=3),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
-        custom_hooks=[hook],
-        randomness=dict(seed=0),
-        log_level='WARNING',
-    ))
+    """Three training epochs of a linear head on digits, no evaluation."""
+    config = digits_run_cfg(work_dir, dict(type='LinearClsHead', num_classes=10, in_channels=64), max_epochs=3,
+                            custom_hooks=[hook])
+    if train_cfg is not None:
+        config.train_cfg = train_cfg
+    return config
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +61,7 @@ def test_warmup_freezes_then_releases(tmp_path):
     runner.train()
     b, h = snaps.backbone, snaps.head
     assert len(b) == 4  # start + 3 epochs
-    assert torch.equal(b[0], b[1]) and torch.equal(b[1], b[2])  # epochs 0 and 1: backbone untouched (no weight decay)
+    assert torch.equal(b[0], b[1]) and torch.equal(b[1], b[2])  # epochs 0, 1: no gradient, no update
     assert not torch.equal(b[2], b[3])  # epoch 2: it trains
     assert all(not torch.equal(h[i], h[i + 1]) for i in range(3))  # the head trains throughout
     assert not user_frozen.requires_grad and torch.equal(user_frozen.detach(), before)
