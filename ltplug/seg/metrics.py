@@ -2,9 +2,10 @@
 
 Split (:func:`ltplug.core.shot_metrics.frequency_groups`, our choice; the vMF-OP ADE20K tables could not be retrieved,
 docs/methods.md §1.9): classes are ranked by their training pixel count n_c (descending, ties by class index) and cut
-into head / body / tail by ``ratios`` of the class count (default thirds: 50 / 50 / 50 on ADE20K-150). ``split='fraction'`` instead uses thresholds on the pixel share
-n_c / sum(n): head if >= ``thresholds[0]``, tail if < ``thresholds[1]``. A group's mIoU is the mean of the per-class
-IoUs of its classes that occur in the evaluated set (union > 0), exactly as mmseg averages mIoU (NaN classes skipped).
+into head / body / tail by ``ratios`` of the class count (default thirds: 50 / 50 / 50 on ADE20K-150).
+``split='fraction'`` instead uses thresholds on the pixel share n_c / sum(n): head if >= ``thresholds[0]``, tail if
+< ``thresholds[1]``. A group's mIoU is the mean of the per-class IoUs of its classes that occur in the evaluated set
+(union > 0), exactly as mmseg averages mIoU (NaN classes skipped).
 """
 from __future__ import annotations
 

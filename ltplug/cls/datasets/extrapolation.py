@@ -24,8 +24,8 @@ from mmengine.dataset import Compose
 from mmpretrain.registry import DATASETS
 from torch.utils.data import Dataset
 
-from ltplug.core.neighbour import auxiliary_quota, neighbour_pairs
 from ltplug.core.counts import dataset_labels
+from ltplug.core.neighbour import auxiliary_quota, neighbour_pairs
 
 
 class NeighbourMapError(ValueError):
