@@ -1,4 +1,4 @@
-"""Every ltplug hook, one a file, registered in mmengine's root ``HOOKS`` so mmpretrain, mmseg and mmdet configs see them.
+"""Every ltplug hook, one a file, in mmengine's root ``HOOKS``: mmpretrain, mmseg and mmdet configs all see them.
 
 * ``class_counts.py``: ``ClassCountsHook``, per-class training counts to every ``set_class_counts``;
 * ``det_class_counts.py``: ``DetClassCountsHook``, the same with per-class instance counts (mmdet, LVIS);
