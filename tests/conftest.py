@@ -2,7 +2,7 @@
 
 Every test that starts other processes (:func:`run_tool`, ``_dist.run_distributed``, ``subprocess``), itself or through
 one of its fixtures, is marked ``slow`` at collection, so ``pytest -m "not slow"`` is the fast inner loop and
-``make test`` still runs everything. Long in-process tests carry an explicit ``@pytest.mark.slow``.
+``make test`` still runs everything. A long in-process test can carry an explicit ``@pytest.mark.slow``.
 """
 from __future__ import annotations
 
