@@ -4,6 +4,8 @@ histogram (recounted here by a loop over the built train loader's samples), the 
 consumer."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +105,28 @@ def test_no_train_set_and_no_counts_fails_clearly(tmp_path):
     assert hook.resolve(runner) is None
     with pytest.raises(ValueError, match='LongTailAccuracy needs the per-class training counts'):
         runner.test()
+
+
+def test_lvis_category_counts_come_from_the_parsed_file(tmp_path):
+    """source='instance_count' reads the categories the LVIS data set kept when it parsed its file: the file is not
+    read again (here it is gone by then), and the counts are the file's."""
+    import os.path as osp
+    import sys
+
+    from conftest import REPO
+    from mmengine.registry import init_default_scope
+
+    from ltplug.det.class_counts import det_class_counts
+
+    sys.path.insert(0, osp.join(REPO, 'tools', 'misc'))
+    from make_tiny_lvis import make_tiny_lvis
+
+    init_default_scope('mmdet')
+    root = str(tmp_path / 'lvis')
+    written = make_tiny_lvis(root, num_train=4, num_val=4, size=64)
+    classes = tuple(c['name'] for c in written['categories'])
+    ds = DATASETS.build(dict(type='CheckedLVISV1Dataset', data_root=root + '/', metainfo=dict(classes=classes),
+                             ann_file='annotations/lvis_v1_train.json', data_prefix=dict(img=''), pipeline=[]))
+    os.remove(osp.join(root, 'annotations', 'lvis_v1_train.json'))
+    counts = det_class_counts(ds, source='instance_count')
+    assert counts.tolist() == [c['instance_count'] for c in written['categories']]
