@@ -1,6 +1,12 @@
-"""Shared fixtures: tiny data sets generated in the standard on-disk formats, and tool runners."""
+"""Shared fixtures: tiny data sets generated in the standard on-disk formats, and tool runners.
+
+Every test that starts other processes (:func:`run_tool`, ``_dist.run_distributed``, ``subprocess``), itself or through
+one of its fixtures, is marked ``slow`` at collection, so ``pytest -m "not slow"`` is the fast inner loop and
+``make test`` still runs everything. A long in-process test can carry an explicit ``@pytest.mark.slow``.
+"""
 from __future__ import annotations
 
+import inspect
 import os
 import os.path as osp
 import subprocess
@@ -13,6 +19,44 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 os.environ.setdefault('MPLBACKEND', 'Agg')
+_TESTS = osp.join(REPO, 'tests') + osp.sep
+_STARTS_PROCESSES = {'run_tool', 'run_distributed', 'subprocess'}
+
+
+def _names(code) -> set[str]:
+    """Global names a code object and its nested functions / lambdas refer to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names(const)
+    return names
+
+
+def _starts_processes(func, seen: set) -> bool:
+    """Does ``func``, or a function of the test suite it calls, use one of ``_STARTS_PROCESSES``?"""
+    code = getattr(inspect.unwrap(func), '__code__', None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    names = _names(code)
+    if names & _STARTS_PROCESSES:
+        return True
+    scope = getattr(inspect.unwrap(func), '__globals__', {})
+    return any(_starts_processes(scope[n], seen) for n in names
+               if inspect.isfunction(scope.get(n)) and scope[n].__code__.co_filename.startswith(_TESTS))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark ``slow`` every test whose body, or one of whose fixtures, starts processes (see the module docstring)."""
+    for item in items:
+        func = getattr(item, 'function', None)
+        if func is None or item.get_closest_marker('slow'):
+            continue
+        seen: set = set()
+        fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs
+                    if inspect.unwrap(d.func).__code__.co_filename.startswith(_TESTS)]
+        if any(_starts_processes(f, seen) for f in [func, *fixtures]):
+            item.add_marker('slow')
 
 
 def run_tool(*args: str, cwd: str = REPO, check: bool = True, env: dict | None = None,
@@ -77,3 +121,37 @@ def fresh_default_scope(request):
     reset()
     yield
     reset()
+
+
+def digits_run_cfg(work_dir: str, head: dict, *, evaluator: dict | None = None, dataset_type: str = 'DigitsLT',
+                   max_epochs: int = 1, batch_size: int = 64, custom_hooks: list | None = None):
+    """A Runner config for a tiny CifarResNet-8 run on the bundled long-tailed digits (IF 10), CPU, seconds.
+
+    ``evaluator`` None: training only (no val / test loops); else val and test use it. Tests override the rest.
+    """
+    from mmengine.config import Config
+
+    ds = dict(type=dataset_type, imb_factor=10, pipeline=[dict(type='PackInputs')])
+    cfg = dict(
+        default_scope='mmpretrain',
+        work_dir=work_dir,
+        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
+                   neck=dict(type='GlobalAveragePooling'), head=head,
+                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
+        train_dataloader=dict(batch_size=batch_size, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
+                              sampler=dict(type='DefaultSampler', shuffle=True)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=50), checkpoint=None),
+        custom_hooks=list(custom_hooks or []),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        randomness=dict(seed=0),
+        log_level='WARNING',
+    )
+    if evaluator is not None:
+        for split in ('val', 'test'):
+            cfg[f'{split}_dataloader'] = dict(batch_size=200, num_workers=0, dataset=dict(ds, split=split),
+                                              sampler=dict(type='DefaultSampler', shuffle=False))
+            cfg[f'{split}_evaluator'] = evaluator
+            cfg[f'{split}_cfg'] = dict()
+    return Config(cfg)

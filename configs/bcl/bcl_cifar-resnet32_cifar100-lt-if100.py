@@ -1,10 +1,11 @@
-# BCL on CIFAR-100-LT (IF 100): CifarResNet-32. The official repository has NO CIFAR training code (METHODS.md 3.1);
-# every value below marked [MEM] is the paper's as recalled (METHODS.md 3.6) and was NOT checked against the PDF;
+# BCL on CIFAR-100-LT (IF 100): CifarResNet-32. The official repository has NO CIFAR training code (docs/methods.md 3.1);
+# every value below marked [MEM] is the paper's as recalled (docs/methods.md 3.6) and was NOT checked against the PDF;
 # [INFER] marks our own choices. See configs/bcl/README.md.
 #   python tools/train.py configs/bcl/bcl_cifar-resnet32_cifar100-lt-if100.py
 _base_ = [
     '../_base_/models/bcl_cifar_resnet32.py',  # MLP 64 -> 512 -> 128, tau 0.1, alpha 2.0, beta 0.6 [MEM]
     '../_base_/datasets/cifar100_lt.py',
+    '../_base_/schedules/cifar_lt_sgd_200e.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(head=dict(num_classes=100))
@@ -37,9 +38,7 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=256, dataset=dict(pipeline=train_pipeline))  # batch 256 [MEM]
 
-# SGD momentum 0.9, wd 5e-4, 200 epochs, 5 warm-up epochs then cosine [MEM]; lr 0.1 [INFER: not recalled]
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+# the base's SGD momentum 0.9, wd 5e-4, 200 epochs [MEM] and lr 0.1 [INFER: not recalled], with 5 warm-up epochs then
+# BCL's cosine [MEM]
 param_scheduler = [dict(type='BCLCosineLR', num_epochs=200, warmup_epochs=5, by_epoch=True, begin=0, end=200)]
-train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=256)

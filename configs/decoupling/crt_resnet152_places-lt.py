@@ -4,23 +4,13 @@
 _base_ = [
     '../_base_/models/decoupling_resnet152.py',
     '../_base_/datasets/places_lt.py',
-    '../_base_/default_runtime.py',
+    '../_base_/schedules/decoupling_stage2_10e.py',
+    '../_base_/decoupling_crt_runtime.py',
 ]
 load_from = 'work_dirs/joint_resnet152_places-lt/epoch_30.pth'
 model = dict(backbone=dict(init_cfg=None))  # everything comes from the stage-1 checkpoint
 # official Places-LT stage 2: classifier lr 0.1 (the feature lr is irrelevant: frozen), wd 5e-4, batch 256
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [dict(type='OffsetCosineAnnealingLR', T_max=10, eta_min=0.0, by_epoch=True, begin=0, end=10)]
-train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
+optim_wrapper = dict(optimizer=dict(lr=0.1))
 auto_scale_lr = dict(base_batch_size=256)
 # per GPU: 8 x 32 = 256
 train_dataloader = dict(batch_size=32, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
-custom_hooks = [
-    dict(type='ClassCountsHook'),
-    # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the
-    # official behaviour: frozen BatchNorm layers use batch statistics and update their running stats (see README)
-    dict(type='FreezeModulesHook', modules=['backbone', 'neck'], reinit=['head.fc'], norm_eval=False),
-]
-find_unused_parameters = True  # distributed runs: the frozen parameters get no gradient

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/decoupling_resnet50.py',
     '../_base_/datasets/inat18_lt.py',
     '../_base_/schedules/decoupling_stage2_10e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/decoupling_crt_runtime.py',
 ]
 load_from = 'work_dirs/joint_resnet50_inat18/epoch_90.pth'
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
@@ -13,10 +13,3 @@ param_scheduler = [dict(type='OffsetCosineAnnealingLR', T_max=30, eta_min=0.0, b
 train_cfg = dict(max_epochs=30)
 # per GPU: 8 x 64 = 512
 train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
-custom_hooks = [
-    dict(type='ClassCountsHook'),
-    # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the
-    # official behaviour: frozen BatchNorm layers use batch statistics and update their running stats (see README)
-    dict(type='FreezeModulesHook', modules=['backbone', 'neck'], reinit=['head.fc'], norm_eval=False),
-]
-find_unused_parameters = True  # distributed runs: the frozen parameters get no gradient

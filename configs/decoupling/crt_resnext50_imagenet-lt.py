@@ -5,17 +5,10 @@ _base_ = [
     '../_base_/models/decoupling_resnext50.py',
     '../_base_/datasets/imagenet_lt.py',
     '../_base_/schedules/decoupling_stage2_10e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/decoupling_crt_runtime.py',
 ]
 # the stage-1 joint model trained on instance-balanced data (the official code loads its best-val weights: pass
 # --cfg-options load_from=<work_dir>/best_accuracy_top1_epoch_N.pth to match that exactly)
 load_from = 'work_dirs/joint-ib_resnext50_imagenet-lt/epoch_90.pth'
 # per GPU: 8 x 64 = 512
 train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
-custom_hooks = [
-    dict(type='ClassCountsHook'),
-    # backbone + neck frozen; the classifier re-initialised after load_from (official cRT). norm_eval=False keeps the
-    # official behaviour: frozen BatchNorm layers use batch statistics and update their running stats (see README)
-    dict(type='FreezeModulesHook', modules=['backbone', 'neck'], reinit=['head.fc'], norm_eval=False),
-]
-find_unused_parameters = True  # distributed runs: the frozen parameters get no gradient

@@ -5,16 +5,10 @@ _base_ = [
     '../_base_/models/decoupling_resnet50.py',
     '../_base_/datasets/inat18_lt.py',
     '../_base_/schedules/decoupling_stage2_5e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/decoupling_stage2_runtime.py',
 ]
 load_from = 'work_dirs/joint_resnet50_inat18/epoch_90.pth'
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
-model = dict(head=dict(type='LWSClsHead'))
+model = dict(head=dict(type='LWSClsHead'))  # the head freezes its own W, b
 # per GPU: 8 x 64 = 512
 train_dataloader = dict(batch_size=64, sampler=dict(_delete_=True, type='ClassBalancedSampler', num_samples_cls=4))
-custom_hooks = [
-    dict(type='ClassCountsHook'),
-    # backbone + neck frozen (the head freezes its own W, b); norm_eval=False is the official BatchNorm behaviour
-    dict(type='FreezeModulesHook', modules=['backbone', 'neck'], norm_eval=False),
-]
-find_unused_parameters = True  # distributed runs: the frozen parameters get no gradient

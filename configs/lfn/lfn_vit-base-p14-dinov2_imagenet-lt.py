@@ -121,7 +121,8 @@ auto_scale_lr = dict(base_batch_size=512)
 
 custom_hooks = [
     dict(type='CategoryExtrapolationHook'),  # instead of ClassCountsHook: K-class counts for the loss, targets for metrics
-    dict(type='HeadWarmupHook', epochs=3, trainable=('head',)),  # official clswarm: only the head for 3 epochs
+    # official clswarm: only the head trains for 3 epochs (the DINOv2 backbone comes from init_cfg, not load_from)
+    dict(type='FreezeModulesHook', modules=['backbone', 'neck'], epochs=3),
 ]
-# HeadWarmupHook leaves the backbone without gradients for 3 epochs
+# the warm-up leaves the backbone without gradients for 3 epochs
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)

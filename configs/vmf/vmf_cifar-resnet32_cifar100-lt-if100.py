@@ -16,5 +16,3 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-model = dict(head=dict(num_classes=100, in_channels=64))
-custom_hooks = [dict(type='ClassCountsHook'), dict(type='VMFCalibrationHook', alpha=1.0)]

@@ -24,5 +24,4 @@ train_pipeline = [
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 # the 2B crops of a batch become one batch with repeated labels (the official reshape); mean / std from the base
 data_preprocessor = dict(type='MultiCropClsDataPreprocessor', num_views=2)
-custom_hooks = [dict(type='ClassCountsHook'), dict(type='VMFCalibrationHook', alpha=1.0)]
 randomness = dict(seed=510, deterministic=False)

@@ -19,10 +19,7 @@ model = dict(
 
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'kappa': dict(decay_mult=0.0)}))
 
-custom_hooks = [
-    dict(type='SegPixelCountsHook'),
-    dict(type='VMFCalibrationHook', alpha=1.0),
-]
+custom_hooks = [dict(type='SegPixelCountsHook')]
 
 val_evaluator = dict(type='LongTailIoUMetric', iou_metrics=['mIoU'], split='rank', ratios=(1, 1, 1))
 test_evaluator = val_evaluator

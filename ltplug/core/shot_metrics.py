@@ -3,9 +3,13 @@
 A class is *many* if its training count n_c > many_thr (100), *few* if n_c < few_thr (20) and *medium* otherwise
 (few_thr <= n_c <= many_thr, both bounds inclusive). A split's accuracy is the mean of the per-class top-1 accuracies of
 its classes (macro); classes absent from the evaluated set are skipped (the official ``shot_acc`` iterates over the test
-labels) and an empty split reports 0. The overall number is the micro top-1 over all evaluated samples. numpy only.
+labels) and an empty split reports 0. The overall number is the micro top-1 over all evaluated samples.
+Segmentation has no fixed thresholds; :func:`frequency_groups` splits its classes into head / body / tail by rank or
+share of training pixels. numpy only.
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -89,3 +93,43 @@ def empty_splits(class_acc: np.ndarray, train_counts: np.ndarray, many_thr: int 
     present = ~np.isnan(np.asarray(class_acc, dtype=np.float64))
     nums = np.bincount(split[present], minlength=3)
     return [name for i, name in enumerate(SPLIT_NAMES) if nums[i] == 0]
+
+
+FREQUENCY_GROUPS = ('head', 'body', 'tail')
+FREQUENCY_SPLITS = ('rank', 'fraction')
+
+
+def frequency_groups(counts: np.ndarray, split: str = 'rank', ratios: Sequence[float] = (1, 1, 1),
+                     thresholds: Sequence[float] | None = None) -> np.ndarray:
+    """Group index per class (0 head, 1 body, 2 tail) from per-class training counts (pixels in segmentation).
+
+    ``split='rank'``: classes ranked by count (descending, ties by class index) and cut by ``ratios`` of the class
+    count (default thirds). ``split='fraction'``: head if the share n_c / sum(n) >= ``thresholds[0]``, tail if
+    < ``thresholds[1]``. Used by the segmentation long-tail mIoU, whose papers give no fixed split.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f'frequency_groups: counts must be a non-empty 1-D array, got shape {counts.shape}')
+    c = counts.size
+    groups = np.ones(c, dtype=np.int64)
+    if split == 'rank':
+        r = np.asarray(ratios, dtype=np.float64)
+        if r.shape != (3,) or np.any(r < 0) or r.sum() <= 0:
+            raise ValueError(f'frequency_groups: ratios must be 3 numbers >= 0 (head, body, tail), got {ratios}')
+        r = r / r.sum()
+        n_head = int(round(c * r[0]))
+        n_tail = min(int(round(c * r[2])), c - n_head)
+        order = np.argsort(-counts, kind='stable')
+        groups[order[:n_head]] = 0
+        if n_tail:
+            groups[order[c - n_tail:]] = 2
+    elif split == 'fraction':
+        if thresholds is None or len(thresholds) != 2 or not thresholds[0] >= thresholds[1]:
+            raise ValueError(f"frequency_groups: split='fraction' needs thresholds=(head_min, tail_max) with "
+                             f'head_min >= tail_max, got {thresholds}')
+        share = counts / counts.sum()
+        groups[share >= thresholds[0]] = 0
+        groups[share < thresholds[1]] = 2
+    else:
+        raise ValueError(f'frequency_groups: split must be one of {FREQUENCY_SPLITS}, got {split!r}')
+    return groups

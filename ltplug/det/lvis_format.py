@@ -178,6 +178,7 @@ class CheckedLVISV1Dataset(LVISV1Dataset):
 
     def load_data_list(self) -> list[dict]:
         if self.check_annotations:
-            load_lvis_json(self.ann_file, backend_args=self.backend_args)
+            # kept for DetClassCountsHook(source='instance_count' / 'image_count'), which then needs no third read
+            self.lvis_categories = load_lvis_json(self.ann_file, backend_args=self.backend_args)['categories']
         return super().load_data_list()
 

@@ -1,10 +1,11 @@
 """mIoU with head / body / tail mIoU by training pixel frequency (mmseg's ``IoUMetric`` computation, reused as is).
 
-Split (our choice; the vMF-OP ADE20K tables could not be retrieved, METHODS.md §1.9): classes are ranked by their
-training pixel count n_c (descending, ties by class index) and cut into head / body / tail by ``ratios`` of the class
-count (default thirds: 50 / 50 / 50 on ADE20K-150). ``split='fraction'`` instead uses thresholds on the pixel share
-n_c / sum(n): head if >= ``thresholds[0]``, tail if < ``thresholds[1]``. A group's mIoU is the mean of the per-class
-IoUs of its classes that occur in the evaluated set (union > 0), exactly as mmseg averages mIoU (NaN classes skipped).
+Split (:func:`ltplug.core.shot_metrics.frequency_groups`, our choice; the vMF-OP ADE20K tables could not be retrieved,
+docs/methods.md §1.9): classes are ranked by their training pixel count n_c (descending, ties by class index) and cut
+into head / body / tail by ``ratios`` of the class count (default thirds: 50 / 50 / 50 on ADE20K-150).
+``split='fraction'`` instead uses thresholds on the pixel share n_c / sum(n): head if >= ``thresholds[0]``, tail if
+< ``thresholds[1]``. A group's mIoU is the mean of the per-class IoUs of its classes that occur in the evaluated set
+(union > 0), exactly as mmseg averages mIoU (NaN classes skipped).
 """
 from __future__ import annotations
 
@@ -17,41 +18,8 @@ from mmseg.evaluation.metrics import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from ltplug.engine.class_counts import ClassCountsError, check_class_counts, load_class_counts
-
-GROUPS = ('head', 'body', 'tail')
-SPLITS = ('rank', 'fraction')
-
-
-def frequency_groups(counts: np.ndarray, split: str = 'rank', ratios: Sequence[float] = (1, 1, 1),
-                     thresholds: Sequence[float] | None = None) -> np.ndarray:
-    """Group index per class (0 head, 1 body, 2 tail) from training pixel counts (see the module docstring)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f'frequency_groups: counts must be a non-empty 1-D array, got shape {counts.shape}')
-    c = counts.size
-    groups = np.ones(c, dtype=np.int64)
-    if split == 'rank':
-        r = np.asarray(ratios, dtype=np.float64)
-        if r.shape != (3,) or np.any(r < 0) or r.sum() <= 0:
-            raise ValueError(f'frequency_groups: ratios must be 3 numbers >= 0 (head, body, tail), got {ratios}')
-        r = r / r.sum()
-        n_head = int(round(c * r[0]))
-        n_tail = min(int(round(c * r[2])), c - n_head)
-        order = np.argsort(-counts, kind='stable')
-        groups[order[:n_head]] = 0
-        if n_tail:
-            groups[order[c - n_tail:]] = 2
-    elif split == 'fraction':
-        if thresholds is None or len(thresholds) != 2 or not thresholds[0] >= thresholds[1]:
-            raise ValueError(f"frequency_groups: split='fraction' needs thresholds=(head_min, tail_max) with "
-                             f'head_min >= tail_max, got {thresholds}')
-        share = counts / counts.sum()
-        groups[share >= thresholds[0]] = 0
-        groups[share < thresholds[1]] = 2
-    else:
-        raise ValueError(f'frequency_groups: split must be one of {SPLITS}, got {split!r}')
-    return groups
+from ltplug.core.counts import ClassCountsError, check_class_counts, load_class_counts
+from ltplug.core.shot_metrics import FREQUENCY_GROUPS, frequency_groups
 
 
 @METRICS.register_module()
@@ -105,7 +73,7 @@ class LongTailIoUMetric(IoUMetric):
             iou = intersect / union
         groups = frequency_groups(counts, self.split, self.ratios, self.thresholds)
         table = PrettyTable(['group', 'classes', 'train pixel share %', 'evaluated', 'mIoU'])
-        for g, name in enumerate(GROUPS):
+        for g, name in enumerate(FREQUENCY_GROUPS):
             member = groups == g
             vals = iou[member]
             with warnings.catch_warnings():

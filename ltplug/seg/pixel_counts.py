@@ -8,8 +8,8 @@ the label mapping. That file is also a valid ``class_counts=`` argument for the 
 
 * :func:`dataset_pixel_counts`: counts for a built dataset (``ConcatDataset`` / ``RepeatDataset`` wrappers are
   unwrapped; repeats are not counted: a uniform repeat only shifts log n_c by a constant).
-* :class:`SegPixelCountsHook`: ``ClassCountsHook`` for segmentation: hands the pixel counts to the vMF decode head and
-  the long-tail IoU metric before the run, and writes them to ``<work_dir>/pixel_counts.txt``.
+* ``SegPixelCountsHook`` (``ltplug/engine/hooks/seg_pixel_counts.py``) calls it before the run, hands the counts to the
+  vMF decode head and the long-tail IoU metric, and writes them to ``<work_dir>/pixel_counts.txt``.
 * ``python -m ltplug.seg pixel-counts CONFIG [--out FILE]``: compute them from a config's training set.
 """
 from __future__ import annotations
@@ -23,10 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from mmengine.logging import print_log
 from mmseg.datasets.transforms import LoadAnnotations
-from mmseg.registry import HOOKS
 
-from ltplug.engine.class_counts import ClassCountsError, load_class_counts
-from ltplug.engine.hooks import ClassCountsHook
+from ltplug.core.counts import ClassCountsError, load_class_counts
 
 DEFAULT_CACHE_DIR = osp.join(os.environ.get('LTPLUG_CACHE', osp.join(osp.expanduser('~'), '.cache', 'ltplug')),
                              'seg_pixel_counts')
@@ -158,37 +156,3 @@ def dataset_pixel_counts(dataset, cache_dir: str | None = DEFAULT_CACHE_DIR, num
     if total is None:
         raise ClassCountsError('the training set has no segmentation data set to count pixels in')
     return total, cache_path
-
-
-@HOOKS.register_module()
-class SegPixelCountsHook(ClassCountsHook):
-    """``ClassCountsHook`` whose counts are the training set's per-class **pixel** counts (cached; see module doc).
-
-    Args:
-        class_counts: a list or class-count file to use instead of counting (e.g. a previous run's pixel_counts.txt).
-        cache_dir: where counts are cached by data fingerprint (None: no cache). Default ``~/.cache/ltplug/...``
-            (or ``$LTPLUG_CACHE``).
-        num_workers: threads decoding maps.
-        save_to_work_dir: also write the counts used to ``<work_dir>/pixel_counts.txt``.
-    """
-
-    def __init__(self, class_counts=None, cache_dir: str | None = DEFAULT_CACHE_DIR, num_workers: int = 4,
-                 save_to_work_dir: bool = True) -> None:
-        super().__init__(class_counts=class_counts)
-        self.cache_dir = cache_dir
-        self.num_workers = int(num_workers)
-        self.save_to_work_dir = bool(save_to_work_dir)
-
-    def resolve(self, runner) -> np.ndarray | None:
-        if self.class_counts is not None:
-            counts = self.class_counts
-        else:
-            dataset = self._train_dataset(runner)
-            if dataset is None:
-                return None
-            counts, _ = dataset_pixel_counts(dataset, self.cache_dir, self.num_workers, logger=runner.logger)
-        if self.save_to_work_dir and runner.rank == 0:
-            write_counts_file(osp.join(runner.work_dir, 'pixel_counts.txt'), counts,
-                              ['per-class training pixel counts used by this run (SegPixelCountsHook)'])
-        return counts
-

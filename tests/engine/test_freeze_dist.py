@@ -19,7 +19,7 @@ from mmpretrain.registry import MODELS
 
 import ltplug  # noqa: F401
 
-CRT = osp.join(REPO, 'configs', 'decoupling', 'crt_cifar-resnet8_digits-lt.py')
+CRT = osp.join(REPO, 'configs', 'decoupling', 'crt_cifar-resnet20_digits-lt.py')
 
 SCRIPT = textwrap.dedent('''
     import argparse, json, os, sys

@@ -9,12 +9,13 @@ import pickle
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import digits_run_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 import ltplug  # noqa: F401
 from ltplug.core.vmf import OP_SOURCES, calibrated_kappa
-from ltplug.engine.vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
+from ltplug.engine.hooks import VMFCalibrationHook, find_vmf_classifiers
 
 ALPHA = 0.3
 
@@ -30,34 +31,13 @@ def one_thread():
 
 def vmf_digits_cfg(work_dir: str, max_epochs: int = 2, alpha: float = ALPHA, aux_loss: str = 'icd') -> Config:
     """A tiny vMF run on the bundled long-tailed digits (CifarResNet-8, VMFClsHead), CPU, a few seconds."""
-    pipeline = [dict(type='PackInputs')]
-    ds = dict(type='DigitsLT', imb_factor=10, pipeline=pipeline)
-    return Config(dict(
-        default_scope='mmpretrain',
-        work_dir=work_dir,
-        model=dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=8),
-                   neck=dict(type='GlobalAveragePooling'),
-                   head=dict(type='VMFClsHead', num_classes=10, in_channels=64, aux_loss=aux_loss),
-                   data_preprocessor=dict(num_classes=10, mean=[78.0] * 3, std=[96.0] * 3)),
-        train_dataloader=dict(batch_size=32, num_workers=0, drop_last=True, dataset=dict(ds, split='train'),
-                              sampler=dict(type='DefaultSampler', shuffle=True)),
-        val_dataloader=dict(batch_size=100, num_workers=0, dataset=dict(ds, split='val'),
-                            sampler=dict(type='DefaultSampler', shuffle=False)),
-        test_dataloader=dict(batch_size=100, num_workers=0, dataset=dict(ds, split='test'),
-                             sampler=dict(type='DefaultSampler', shuffle=False)),
-        val_evaluator=dict(type='Accuracy', topk=(1,)),
-        test_evaluator=dict(type='Accuracy', topk=(1,)),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4),
-                           paramwise_cfg=dict(custom_keys={'head.vmf.kappa': dict(decay_mult=0.0)})),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
-        val_cfg=dict(), test_cfg=dict(),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=5),
-                           checkpoint=dict(type='CheckpointHook', interval=1, save_best='accuracy/top1')),
-        custom_hooks=[dict(type='ClassCountsHook'), dict(type='VMFCalibrationHook', alpha=alpha)],
-        env_cfg=dict(dist_cfg=dict(backend='gloo')),
-        randomness=dict(seed=0),
-        log_level='WARNING',
-    ))
+    cfg = digits_run_cfg(work_dir, dict(type='VMFClsHead', num_classes=10, in_channels=64, aux_loss=aux_loss),
+                         evaluator=dict(type='Accuracy', topk=(1,)), max_epochs=max_epochs, batch_size=32,
+                         custom_hooks=[dict(type='ClassCountsHook'), dict(type='VMFCalibrationHook', alpha=alpha)])
+    cfg.optim_wrapper.paramwise_cfg = dict(custom_keys={'head.vmf.kappa': dict(decay_mult=0.0)})
+    cfg.default_hooks = dict(logger=dict(type='LoggerHook', interval=5),
+                             checkpoint=dict(type='CheckpointHook', interval=1, save_best='accuracy/top1'))
+    return cfg
 
 
 def sha(path: str) -> str:
@@ -130,11 +110,10 @@ def test_hook_calibrates_test_exactly_and_leaves_checkpoint(trained):
     assert labels.numel() == scores.shape[0]
 
 
-def test_hook_validation():
-    with pytest.raises(ValueError, match='alpha'):
-        VMFCalibrationHook(alpha=1.5)
-    hook = VMFCalibrationHook(alpha=1.0)
-    assert hook.alpha == 1.0
+@pytest.mark.parametrize('alpha', [1.5, -0.1, float('nan')])
+def test_alpha_outside_unit_interval_is_refused(alpha):
+    with pytest.raises(ValueError, match=r'alpha must be in \[0, 1\]'):
+        VMFCalibrationHook(alpha=alpha)
 
 
 def test_hook_needs_a_vmf_model(tmp_path):

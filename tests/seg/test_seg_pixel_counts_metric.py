@@ -17,8 +17,8 @@ from mmseg.structures import SegDataSample
 from PIL import Image
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import ClassCountsError, load_class_counts
-from ltplug.seg.metrics import frequency_groups
+from ltplug.core.counts import ClassCountsError, load_class_counts
+from ltplug.core.shot_metrics import frequency_groups
 from ltplug.seg.pixel_counts import AnnotationError, dataset_pixel_counts, label_histogram
 
 

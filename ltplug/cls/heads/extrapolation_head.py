@@ -5,18 +5,14 @@ re-indexed to the target classes, i.e. the auxiliary rows are dropped; the argma
 no prior is added. This head always does that, so predictions, scores and metrics cover the C_tgt target classes
 (unlike the official stand-alone ``--eval`` path, which takes the argmax over all K outputs).
 
-Also here: :class:`HeadWarmupHook`, the official ``clswarm`` (only the head trains during the first epochs).
+The official ``clswarm`` (only the head trains during the first epochs) is ``FreezeModulesHook(epochs=...)``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn as nn
-from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.models.heads import LinearClsHead
-from mmpretrain.registry import HOOKS, MODELS
+from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ltplug.cls.losses.neighbour_silencing import NeighbourSilencingLoss
@@ -108,40 +104,3 @@ class ExtrapolationClsHead(LinearClsHead):
 
     def extra_repr(self) -> str:
         return f'num_target_classes={self.num_target_classes}'
-
-
-@HOOKS.register_module()
-class HeadWarmupHook(Hook):
-    """Train only the head for the first ``epochs`` epochs, then everything (the official ``clswarm`` = 3).
-
-    Parameters whose name (in the model, without a DDP ``module.`` prefix) starts with one of ``trainable`` keep
-    ``requires_grad``; the others get ``requires_grad = False`` during the warm-up, so they receive no gradient and the
-    optimizer (AdamW weight decay included) leaves them unchanged. Afterwards the original flags are restored
-    (parameters frozen by the config stay frozen). Under DDP, set
-    ``model_wrapper_cfg=dict(type='MMDistributedDataParallel', find_unused_parameters=True)``.
-    """
-
-    priority = 'NORMAL'
-
-    def __init__(self, epochs: int = 3, trainable: Sequence[str] = ('head',)) -> None:
-        if isinstance(trainable, str):
-            raise ValueError('HeadWarmupHook: trainable must be a list of parameter-name prefixes, not a string')
-        if int(epochs) < 0:
-            raise ValueError(f'HeadWarmupHook: epochs must be >= 0, got {epochs}')
-        self.epochs = int(epochs)
-        self.trainable = tuple(trainable)
-        self._original: dict[str, bool] | None = None
-
-    def _params(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        return model.named_parameters()
-
-    def before_train(self, runner) -> None:
-        self._original = {n: p.requires_grad for n, p in self._params(runner)}
-        if not any(n.startswith(self.trainable) for n in self._original):
-            raise ValueError(f'HeadWarmupHook: no parameter name starts with {list(self.trainable)}')
-
-    def before_train_epoch(self, runner) -> None:
-        warm = runner.epoch < self.epochs
-        for name, param in self._params(runner):
-            param.requires_grad_(self._original[name] and (not warm or name.startswith(self.trainable)))

@@ -1,4 +1,4 @@
-"""mmengine hooks shared by all tasks."""
+"""``ClassCountsHook``: hands the per-class training counts to every head, loss and metric that asks for them."""
 from __future__ import annotations
 
 import copy
@@ -7,8 +7,9 @@ import numpy as np
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
+from mmengine.runner import BaseLoop
 
-from .class_counts import ClassCountsError, check_class_counts, dataset_class_counts, load_class_counts
+from ltplug.core.counts import ClassCountsError, check_class_counts, dataset_class_counts, load_class_counts
 
 
 def iter_class_count_consumers(runner):
@@ -25,12 +26,33 @@ def iter_class_count_consumers(runner):
                 yield metric
 
 
+def train_dataset(runner):
+    """The run's training dataset, or None when the config has none.
+
+    In a training run mmengine has built the train loop (and its dataloader) before ``before_run``, so that loader's
+    dataset is returned: the annotations are read once. A test-only run has only the ``train_dataloader`` config; then
+    its dataset (not the loader, sampler or workers) is built here, the one time it is built in that run.
+    """
+    if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+        return runner.train_loop.dataloader.dataset
+    loader = getattr(runner, '_train_dataloader', None)
+    if loader is None:
+        return None
+    if isinstance(loader, dict):
+        dataset = loader.get('dataset')
+        if dataset is None:
+            return None
+        return DATASETS.build(copy.deepcopy(dataset)) if isinstance(dataset, dict) else dataset
+    return loader.dataset
+
+
 @HOOKS.register_module()
 class ClassCountsHook(Hook):
     """Hand the per-class training counts to every head, loss and metric that needs them (``set_class_counts``).
 
-    Counts come from ``class_counts`` (a list or a class-count file) if given, else from the training dataset of the
-    run (built from the config when the run only tests). A run that needs counts and has neither fails clearly.
+    Counts come from ``class_counts`` (a list or a class-count file) if given, else from the run's training dataset
+    (:func:`train_dataset`). A run that trains and has neither fails with an error naming the consumers.
+    Subclasses count differently (pixels, instances) by overriding :meth:`count`.
     """
 
     priority = 'VERY_HIGH'
@@ -39,26 +61,16 @@ class ClassCountsHook(Hook):
         self.class_counts = None if class_counts is None else load_class_counts(class_counts)
         self.counts: np.ndarray | None = None
 
-    def _train_dataset(self, runner):
-        loader = getattr(runner, '_train_dataloader', None)
-        if loader is None:
-            return None
-        if isinstance(loader, dict):
-            ds_cfg = loader.get('dataset')
-            if ds_cfg is None:
-                return None
-            ds_cfg = copy.deepcopy(ds_cfg)
-            # only the annotations are needed; lazy_init avoids loading anything heavy where supported
-            return DATASETS.build(ds_cfg)
-        return loader.dataset
+    def count(self, dataset, runner) -> np.ndarray:
+        """Per-class counts of the training dataset."""
+        return dataset_class_counts(dataset)
 
     def resolve(self, runner) -> np.ndarray | None:
+        """``class_counts`` if given, else :meth:`count` of the training dataset, else None."""
         if self.class_counts is not None:
             return self.class_counts
-        dataset = self._train_dataset(runner)
-        if dataset is None:
-            return None
-        return dataset_class_counts(dataset)
+        dataset = train_dataset(runner)
+        return None if dataset is None else self.count(dataset, runner)
 
     def before_run(self, runner) -> None:
         consumers = list(iter_class_count_consumers(runner))
@@ -70,12 +82,12 @@ class ClassCountsHook(Hook):
             if needing and runner._train_loop is not None:
                 raise ClassCountsError(
                     f'{needing} need per-class training counts, but the config has no train_dataloader and '
-                    'ClassCountsHook got no class_counts= (a list or a class-count file)')
+                    f'{type(self).__name__} got no class_counts= (a list or a class-count file)')
             return
         self.counts = counts
         for consumer in consumers:
             num_classes = getattr(consumer, 'num_classes', None)
             consumer.set_class_counts(check_class_counts(counts, num_classes,
                                                          where=f'class counts for {type(consumer).__name__}'))
-        runner.logger.info(f'ClassCountsHook: {counts.size} classes, {int(counts.sum())} training samples, '
+        runner.logger.info(f'{type(self).__name__}: {counts.size} classes, {int(counts.sum())} training samples, '
                            f'max {int(counts.max())}, min {int(counts.min())}')

@@ -1,14 +1,15 @@
-# BCL on the bundled long-tailed digits (CPU demo, about a minute): CifarResNet-8 + cosine classifier with logit-adjusted CE
+# BCL on the bundled long-tailed digits (CPU demo, about a minute): CifarResNet-20 + cosine classifier with logit-adjusted CE
 # on view 1, BCL loss with class prototypes on views 2 and 3 (one encoder pass over the 3 views), BCL's per-epoch cosine.
-#   python tools/train.py configs/bcl/bcl_cifar-resnet8_digits-lt.py
+#   python tools/train.py configs/bcl/bcl_cifar-resnet20_digits-lt.py
 # Other contrastive views (sim-rand, rand-rand):
-#   python tools/train.py configs/bcl/bcl_cifar-resnet8_digits-lt.py --cfg-options train_dataloader.dataset.pipeline.0.cl_views=rand-rand
+#   python tools/train.py configs/bcl/bcl_cifar-resnet20_digits-lt.py --cfg-options train_dataloader.dataset.pipeline.0.cl_views=rand-rand
 _base_ = [
-    '../_base_/datasets/digits_lt.py',
     '../_base_/models/bcl_cifar_resnet32.py',
+    '../_base_/datasets/digits_lt.py',
+    '../_base_/schedules/digits_lt_sgd_30e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(backbone=dict(depth=8), head=dict(num_classes=10))
+model = dict(backbone=dict(depth=20), head=dict(num_classes=10))
 
 # view 1: the digits classification pipeline; views 2/3: small-image analogues of SimAugment (no flip / hue / grey on
 # digits) and SimAugment + RandAugment rand-n2-m10-mstd0.5 (timm's original op set, as BCL)
@@ -27,9 +28,6 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-# BCL's adjust_lr: epoch e trains at lr0 / 2 (1 + cos(pi (e + 1 - W) / (E - W + 1))) (METHODS.md 0.4)
+# BCL's adjust_lr instead of the base's offset cosine: epoch e trains at lr0 / 2 (1 + cos(pi (e + 1 - W) / (E - W + 1)))
+# (docs/methods.md 0.4)
 param_scheduler = [dict(type='BCLCosineLR', num_epochs=30, warmup_epochs=0, by_epoch=True, begin=0, end=30)]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()

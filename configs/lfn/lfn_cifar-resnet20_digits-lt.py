@@ -1,6 +1,6 @@
 # Category extrapolation ("Learning from Neighbors", Gran_LT) on the bundled long-tailed digits, from scratch on the CPU
 # (about a minute with OMP_NUM_THREADS=1):
-#   python tools/train.py configs/lfn/lfn_cifar-resnet8_digits-lt.py --work-dir work_dirs/lfn_digits
+#   python tools/train.py configs/lfn/lfn_cifar-resnet20_digits-lt.py --work-dir work_dirs/lfn_digits
 # Targets: DigitsLT train (10 classes, 120 ... 6 images). Auxiliary open-set neighbours: rotated / mirrored versions of
 # held-out digit images (DigitsAux; none of them is a DigitsLT train / val / test image), 60 candidate classes of which
 # the neighbour map lists 30 (each digit's rot90, hflip and vflip variants), so K = 10 + 30 = 40. The auxiliary classes
@@ -8,6 +8,7 @@
 # validation / test cover the 10 target classes only (the head drops the auxiliary rows).
 _base_ = [
     '../_base_/datasets/digits_lt.py',
+    '../_base_/schedules/digits_lt_sgd_30e.py',
     '../_base_/default_runtime.py',
 ]
 num_target_classes = 10
@@ -38,7 +39,7 @@ train_dataloader = dict(
 )
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='CifarResNet', depth=8),
+    backbone=dict(type='CifarResNet', depth=20),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='ExtrapolationClsHead',
@@ -56,8 +57,5 @@ test_evaluator = val_evaluator
 # counts of all K classes for the loss, target counts for the metric, set_epoch before every epoch
 custom_hooks = [dict(type='CategoryExtrapolationHook')]
 
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+# mmengine's cosine (no one-epoch offset) instead of the base's offset cosine
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=30, eta_min=0.0, by_epoch=True, begin=0, end=30)]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()

@@ -1,14 +1,15 @@
 # The BalCE baseline of category extrapolation on the long-tailed digits: targets only (no auxiliary data), logit-
 # adjusted CE log(pi + 1e-9) (NeighbourSilencingLoss with mask_type='unmask' and K = C_tgt), same network and schedule
-# as lfn_cifar-resnet8_digits-lt.py. Its checkpoint is what tools/lfn/propose_neighbours.py proposes neighbours from.
-#   python tools/train.py configs/lfn/balce_cifar-resnet8_digits-lt.py --work-dir work_dirs/balce_digits
+# as lfn_cifar-resnet20_digits-lt.py. Its checkpoint is what tools/lfn/propose_neighbours.py proposes neighbours from.
+#   python tools/train.py configs/lfn/balce_cifar-resnet20_digits-lt.py --work-dir work_dirs/balce_digits
 _base_ = [
     '../_base_/datasets/digits_lt.py',
+    '../_base_/schedules/digits_lt_sgd_30e.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='CifarResNet', depth=8),
+    backbone=dict(type='CifarResNet', depth=20),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -24,8 +25,5 @@ test_evaluator = val_evaluator
 neighbour_pool = dict(type='DigitsAux', transforms=('rot90', 'rot180', 'rot270', 'hflip', 'vflip', 'transpose'),
                       imb_factor=20, n_max=120, seed=0)
 
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+# mmengine's cosine (no one-epoch offset) instead of the base's offset cosine
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=30, eta_min=0.0, by_epoch=True, begin=0, end=30)]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()

@@ -1,8 +1,9 @@
-"""One way to get per-class training counts: from a dataset, a class-count file, or a list.
+"""Per-class training counts n_c: read (a list, a class-count file), validated, or counted from a dataset's labels.
 
-Heads (log priors), losses, samplers and long-tail metrics all need n_c. Datasets expose it through
-:func:`dataset_class_counts`; files written by ``tools/dataset_converters`` hold one integer per line
-(line i = class i).
+Heads (log priors), losses, samplers and long-tail metrics all need n_c; this module is the one place that turns any
+source of counts into a checked int64 array. Class-count files (written by ``tools/dataset_converters`` and the seg
+pixel-count cache) hold one integer per line (line i = class i, ``#`` comments allowed). numpy only: a dataset is used
+through the duck-typed ``get_class_counts`` / ``get_gt_labels`` / ``get_cat_ids`` methods, no OpenMMLab import.
 """
 from __future__ import annotations
 

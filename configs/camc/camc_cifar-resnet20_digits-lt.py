@@ -1,14 +1,15 @@
 # CAMC (CAM-calibrated head + normalised classifier, a labelled reconstruction: see README.md) on the bundled long-tailed
-# digits: CifarResNet-8 whose last stage map (N, 64, H, W) goes to the head without a neck. The 8x8 digits are resized
+# digits: CifarResNet-20 whose last stage map (N, 64, H, W) goes to the head without a neck. The 8x8 digits are resized
 # to 16x16 so the map has 4x4 locations (at 8x8 input it would be 2x2). CPU: about a minute.
-#   python tools/train.py configs/camc/camc_cifar-resnet8_digits-lt.py --work-dir work_dirs/camc_digits
+#   python tools/train.py configs/camc/camc_cifar-resnet20_digits-lt.py --work-dir work_dirs/camc_digits
 _base_ = [
     '../_base_/datasets/digits_lt.py',
+    '../_base_/schedules/digits_lt_sgd_30e.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='CifarResNet', depth=8),
+    backbone=dict(type='CifarResNet', depth=20),
     neck=None,  # the head needs the spatial map before pooling
     head=dict(
         type='CAMCalibratedClsHead',
@@ -32,8 +33,5 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+# mmengine's cosine (no one-epoch offset) instead of the base's offset cosine
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=30, eta_min=0.0, by_epoch=True, begin=0, end=30)]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()

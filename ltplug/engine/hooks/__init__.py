@@ -1,0 +1,23 @@
+"""Every ltplug hook, one a file, in mmengine's root ``HOOKS``: mmpretrain, mmseg and mmdet configs all see them.
+
+* ``class_counts.py``: ``ClassCountsHook``, per-class training counts to every ``set_class_counts``;
+* ``det_class_counts.py``: ``DetClassCountsHook``, the same with per-class instance counts (mmdet, LVIS);
+* ``seg_pixel_counts.py``: ``SegPixelCountsHook``, the same with per-class training pixel counts (mmseg);
+* ``category_extrapolation.py``: ``CategoryExtrapolationHook``, counts, neighbour pairs and the per-epoch re-draw of
+  the auxiliary classes (category extrapolation);
+* ``freeze.py``: ``FreezeModulesHook``, stage-2 freezing and re-initialisation, or a head-only warm-up;
+* ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards.
+
+The task-specific hooks import their mmseg / mmdet / mmpretrain helpers only when they run, so this package needs
+mmengine alone.
+"""
+from .category_extrapolation import CategoryExtrapolationHook
+from .class_counts import ClassCountsHook, iter_class_count_consumers, train_dataset
+from .det_class_counts import DetClassCountsHook
+from .freeze import FreezeModulesHook
+from .seg_pixel_counts import SegPixelCountsHook
+from .vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
+
+__all__ = ['CategoryExtrapolationHook', 'ClassCountsHook', 'DetClassCountsHook', 'FreezeModulesHook',
+           'SegPixelCountsHook', 'VMFCalibrationHook', 'find_vmf_classifiers', 'iter_class_count_consumers',
+           'train_dataset']
