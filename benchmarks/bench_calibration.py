@@ -62,7 +62,7 @@ def build_trained(kind: str, batch: int, dim: int, classes: int, n_max: int, n_m
     import torch
     from mmpretrain.registry import MODELS
 
-    from ltplug.engine.vmf_calibration import find_vmf_classifiers
+    from ltplug.engine.hooks import find_vmf_classifiers
 
     g = torch.Generator().manual_seed(0)
     counts = lt_counts(classes, n_max, n_min)
@@ -96,7 +96,7 @@ def build_trained(kind: str, batch: int, dim: int, classes: int, n_max: int, n_m
 
 def calibrate_like_hook(model, alpha: float) -> int:
     """What ``VMFCalibrationHook._apply`` does: ``calibrate(alpha)`` on every VMFClassifier; returns how many."""
-    from ltplug.engine.vmf_calibration import find_vmf_classifiers
+    from ltplug.engine.hooks import find_vmf_classifiers
 
     found = find_vmf_classifiers(model)
     if not found:
@@ -121,7 +121,7 @@ def run_setting(setting: tuple, alpha: float, warmup: int, repeats: int, skip_ov
     """Times one setting; returns its table row."""
     import torch
 
-    from ltplug.engine.vmf_calibration import find_vmf_classifiers
+    from ltplug.engine.hooks import find_vmf_classifiers
 
     label, kind, batch, dim, classes, n_max, n_min, depth, image = setting
     plain, forward = build_trained(kind, batch, dim, classes, n_max, n_min, depth, image)

@@ -21,8 +21,8 @@ from types import MappingProxyType
 import torch
 from mmengine.logging import MessageHub
 
+from ltplug.core.counts import check_class_counts
 from ltplug.core.vmf import OP_FALLBACKS, VMFClassifier, aux_loss_weight, parse_aux_losses
-from ltplug.engine.class_counts import check_class_counts
 
 AUX_SCHEDULES = ('auto', 'epoch', 'iter')
 

@@ -35,7 +35,7 @@ from mmengine.logging import MessageHub, MMLogger, print_log
 from mmpretrain.registry import METRICS
 
 from ltplug.core import calibration_metrics, shot_metrics
-from ltplug.engine.class_counts import ClassCountsError, check_class_counts, load_class_counts
+from ltplug.core.counts import ClassCountsError, check_class_counts, load_class_counts
 
 
 def _as_tensor(value) -> torch.Tensor:

@@ -262,7 +262,7 @@ class VMFClassifier(nn.Module):
     # ----------------------------------------------------------------------------------------------- class counts
     def set_class_counts(self, counts) -> None:
         """Set n_c and the training log prior log n_c (``counts``: num_classes positive integers, checked by the
-        caller: ``ltplug.engine.class_counts.check_class_counts``)."""
+        caller: ``ltplug.core.counts.check_class_counts``)."""
         t = torch.as_tensor(counts, dtype=torch.long, device=self.class_counts.device)
         self.class_counts.copy_(t)
         self.log_prior.copy_(torch.log(t.to(torch.float64)).to(self.log_prior.dtype))

@@ -29,7 +29,7 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
 from ltplug.core import sampling
-from ltplug.engine.class_counts import dataset_labels
+from ltplug.core.counts import dataset_labels
 
 
 class _PlanSampler(Sampler):

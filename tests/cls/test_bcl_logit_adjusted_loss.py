@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.core.counts import ClassCountsError
 
 
 def _np_la_ce(logits: np.ndarray, target: np.ndarray, counts, tau: float) -> np.ndarray:

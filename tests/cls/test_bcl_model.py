@@ -142,7 +142,7 @@ def test_prediction_uses_the_plain_view1_logits():
 
 
 def _digits_bcl_dataset(cl_views: str):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'bcl', 'bcl_cifar-resnet8_digits-lt.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'bcl', 'bcl_cifar-resnet20_digits-lt.py'))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.pipeline[0]['cl_views'] = cl_views
     return DATASETS.build(ds_cfg)

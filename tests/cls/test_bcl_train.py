@@ -8,7 +8,7 @@ import re
 import torch
 from conftest import run_tool
 
-CONFIG = 'configs/bcl/bcl_cifar-resnet8_digits-lt.py'
+CONFIG = 'configs/bcl/bcl_cifar-resnet20_digits-lt.py'
 
 
 def test_train_rand_rand_then_test(tmp_path):

@@ -138,7 +138,7 @@ def test_training_steps_lower_the_loss():
     assert model.head.proto_count.sum() == 15 * 16
 
 
-@pytest.mark.parametrize('name', ['camc_cifar-resnet8_digits-lt.py', 'camc_resnext50_imagenet-lt.py'])
+@pytest.mark.parametrize('name', ['camc_cifar-resnet20_digits-lt.py', 'camc_resnext50_imagenet-lt.py'])
 def test_configs_build(name):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'camc', name))
     model = MODELS.build(cfg.model)
@@ -151,7 +151,7 @@ def test_configs_build(name):
 def test_digits_config_trains_and_evaluates(tmp_path):
     from mmengine.runner import Runner
 
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'camc', 'camc_cifar-resnet8_digits-lt.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'camc', 'camc_cifar-resnet20_digits-lt.py'))
     cfg.work_dir = str(tmp_path)
     cfg.train_cfg.max_epochs = 1
     cfg.train_cfg.val_interval = 1

@@ -13,7 +13,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.core.counts import ClassCountsError
 
 COUNTS = np.array([400, 90, 20, 6, 2])
 BETA = 0.999

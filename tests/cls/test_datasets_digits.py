@@ -10,7 +10,7 @@ from mmpretrain.registry import DATASETS
 from sklearn.datasets import load_digits
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import dataset_class_counts, dataset_labels
+from ltplug.core.counts import dataset_class_counts, dataset_labels
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DIGITS_CFG = osp.join(REPO, 'configs/_base_/datasets/digits_lt.py')

@@ -11,7 +11,7 @@ from mmpretrain.registry import DATASETS
 
 import ltplug  # noqa: F401
 from ltplug.cls.datasets.list_lt import ListFileError
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.core.counts import ClassCountsError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -119,7 +119,7 @@ def test_missing_list_and_empty_classes(tmp_path):
 
 
 def test_class_counts_hook_path_uses_the_dataset(imagenet_lt):
-    from ltplug.engine.class_counts import dataset_class_counts
+    from ltplug.core.counts import dataset_class_counts
     root, _ = imagenet_lt
     ds = DATASETS.build(dict(type='ImageNetLT', data_root=root, split='train', num_classes=3, lazy_init=True))
     assert dataset_class_counts(ds).tolist() == [6, 3, 1]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import run_tool
 
+from ltplug.core.counts import load_class_counts
 from ltplug.core.sampling import exponential_profile
-from ltplug.engine.class_counts import load_class_counts
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools/dataset_converters/lt_stats.py')

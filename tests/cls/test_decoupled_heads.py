@@ -93,7 +93,7 @@ def test_lws_head_logits_grads_and_frozen_classifier():
 
 
 def test_lws_config_applies_weight_decay_to_the_scales():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/decoupling/lws_cifar-resnet8_digits-lt.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/decoupling/lws_cifar-resnet20_digits-lt.py'))
     model = MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     group = next(g for g in wrapper.optimizer.param_groups if any(p is model.head.scales for p in g['params']))

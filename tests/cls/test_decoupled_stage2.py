@@ -53,7 +53,7 @@ class Probe(Hook):
 def stage1(tmp_path_factory) -> tuple[str, dict]:
     """A real stage-1 (joint) checkpoint of the digits config, trained for one short epoch."""
     work = str(tmp_path_factory.mktemp('joint'))
-    runner = Runner.from_cfg(short_cfg('joint_cifar-resnet8_digits-lt.py', work, None))
+    runner = Runner.from_cfg(short_cfg('joint_cifar-resnet20_digits-lt.py', work, None))
     runner.train()
     ckpt = osp.join(work, 'epoch_1.pth')
     state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
@@ -90,7 +90,7 @@ def assert_bit_identical(a: dict, b: dict) -> None:
 @pytest.mark.parametrize('norm_eval', [False, True])
 def test_crt_freezes_representation_and_retrains_a_fresh_classifier(tmp_path, stage1, norm_eval):
     ckpt, s1 = stage1
-    cfg = short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path), ckpt)
+    cfg = short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path), ckpt)
     assert freeze_hook(cfg)['norm_eval'] is False  # the official behaviour is the config default
     freeze_hook(cfg)['norm_eval'] = norm_eval
     runner, probe = run_stage2(cfg)
@@ -119,7 +119,7 @@ def test_crt_freezes_representation_and_retrains_a_fresh_classifier(tmp_path, st
 
 def test_lws_trains_only_the_scales(tmp_path, stage1):
     ckpt, s1 = stage1
-    runner, probe = run_stage2(short_cfg('lws_cifar-resnet8_digits-lt.py', str(tmp_path), ckpt))
+    runner, probe = run_stage2(short_cfg('lws_cifar-resnet20_digits-lt.py', str(tmp_path), ckpt))
     params, _, head = split_state(runner.model)
     assert_bit_identical(params, s1)
     assert torch.equal(head['head.fc.weight'], s1['head.fc.weight'])  # W and b frozen, not re-initialised
@@ -134,7 +134,7 @@ def test_crt_with_an_optimizer_over_the_trainable_parameters_only(tmp_path, stag
     def head_only(model):
         return OptimWrapper(torch.optim.SGD(model.head.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4))
 
-    runner, probe = run_stage2(short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path), ckpt), head_only)
+    runner, probe = run_stage2(short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path), ckpt), head_only)
     params, _, head = split_state(runner.model)
     assert_bit_identical(params, s1)
     assert not torch.equal(probe.start['fc.weight'], s1['head.fc.weight'])  # re-initialised in place ...
@@ -143,10 +143,10 @@ def test_crt_with_an_optimizer_over_the_trainable_parameters_only(tmp_path, stag
 
 def test_resuming_crt_keeps_the_trained_classifier(tmp_path, stage1):
     ckpt, _ = stage1
-    cfg = short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path), ckpt)
+    cfg = short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path), ckpt)
     run_stage2(copy.deepcopy(cfg))
     first = torch.load(osp.join(str(tmp_path), 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
-    cfg = short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path), osp.join(str(tmp_path), 'epoch_1.pth'), epochs=2)
+    cfg = short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path), osp.join(str(tmp_path), 'epoch_1.pth'), epochs=2)
     cfg.resume = True
     runner, probe = run_stage2(cfg)
     assert runner.iter == 4
@@ -154,10 +154,10 @@ def test_resuming_crt_keeps_the_trained_classifier(tmp_path, stage1):
 
 
 def test_missing_load_from_and_bad_module_names_fail_clearly(tmp_path, stage1):
-    cfg = short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path), None)
+    cfg = short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path), None)
     with pytest.raises(ValueError, match='sets no load_from'):
         Runner.from_cfg(cfg).train()
-    cfg = short_cfg('crt_cifar-resnet8_digits-lt.py', str(tmp_path / 'b'), stage1[0])
+    cfg = short_cfg('crt_cifar-resnet20_digits-lt.py', str(tmp_path / 'b'), stage1[0])
     freeze_hook(cfg)['modules'] = ['backbone', 'necks']
     with pytest.raises(ValueError, match=r"modules names 'necks'.*children"):
         Runner.from_cfg(cfg).train()

@@ -18,7 +18,7 @@ from mmpretrain.registry import DATASETS, MODELS
 
 import ltplug  # noqa: F401
 
-JOINT = osp.join(REPO, 'configs', 'decoupling', 'joint_cifar-resnet8_digits-lt.py')
+JOINT = osp.join(REPO, 'configs', 'decoupling', 'joint_cifar-resnet20_digits-lt.py')
 
 
 def load_tool(name: str):

@@ -9,8 +9,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
+from ltplug.core.counts import ClassCountsError
 from ltplug.core.neighbour import build_neighbour_mask
-from ltplug.engine.class_counts import ClassCountsError
 
 init_default_scope('mmpretrain')
 

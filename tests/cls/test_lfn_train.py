@@ -20,7 +20,7 @@ import ltplug  # noqa: F401
 from ltplug.cls.datasets.extrapolation import load_neighbour_map
 
 init_default_scope('mmpretrain')
-CFG = osp.join(REPO, 'configs', 'lfn', 'lfn_cifar-resnet8_digits-lt.py')
+CFG = osp.join(REPO, 'configs', 'lfn', 'lfn_cifar-resnet20_digits-lt.py')
 
 
 class Recorder(Hook):
@@ -58,7 +58,7 @@ def small_cfg(work_dir: str, **overrides) -> Config:
 def trained(tmp_path_factory):
     work = str(tmp_path_factory.mktemp('lfn'))
     cfg = small_cfg(work)
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='HeadWarmupHook', epochs=1)]
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='FreezeModulesHook', epochs=1)]
     # the official Mixup / CutMix: soft K-way scores in training (and one-hot K-way scores in evaluation)
     cfg.data_preprocessor.batch_augments = dict(augments=[dict(type='Mixup', alpha=0.8),
                                                           dict(type='CutMix', alpha=1.0)])
@@ -79,7 +79,7 @@ def test_run_resamples_hands_counts_and_warms_up(trained):
     assert ds.num_classes == 40 and (~loss.keep_mask).sum() == 2 * 30  # each of the 30 pairs in both directions
     metric = runner.val_evaluator.metrics[0]
     np.testing.assert_array_equal(metric.class_counts, [120, 86, 61, 44, 31, 22, 16, 11, 8, 6])  # targets only
-    # HeadWarmupHook(epochs=1): the backbone did not move in epoch 0, then it did; the head moved throughout
+    # FreezeModulesHook(epochs=1): the backbone did not move in epoch 0, then it did; the head moved throughout
     assert torch.equal(rec.initial, rec.backbone[0])
     assert not torch.equal(rec.backbone[0], rec.backbone[1])
     assert not torch.equal(rec.head[0], rec.head[1])
@@ -162,4 +162,4 @@ def test_imagenet_lt_config_builds():
     lrs = {g['lr'] for g in wrapper.optimizer.param_groups}
     assert len(lrs) > 10 and max(lrs) == pytest.approx(1.75e-5)  # layer-wise decay below the head's 1.75e-5
     hooks = [h['type'] for h in cfg.custom_hooks]
-    assert hooks == ['CategoryExtrapolationHook', 'HeadWarmupHook'] and not cfg.train_dataloader.persistent_workers
+    assert hooks == ['CategoryExtrapolationHook', 'FreezeModulesHook'] and not cfg.train_dataloader.persistent_workers

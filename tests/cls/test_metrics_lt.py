@@ -18,7 +18,7 @@ from mmpretrain.registry import METRICS
 from mmpretrain.structures import DataSample
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.core.counts import ClassCountsError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COUNTS = [150, 101, 100, 50, 20, 19, 5]  # many: 0, 1; medium: 2, 3, 4 (both bounds inclusive); few: 5, 6

@@ -19,7 +19,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import dataset_class_counts
+from ltplug.core.counts import dataset_class_counts
 
 JOINT = osp.join(REPO, 'configs/decoupling/joint_cifar-resnet8_digits-lt.py')
 LA_CFG = osp.join(REPO, 'configs/logit_adjust/posthoc-la_cifar-resnet8_digits-lt.py')

@@ -14,9 +14,10 @@ from mmengine.dataset import ClassBalancedDataset
 from mmengine.registry import init_default_scope
 
 import ltplug  # noqa: F401
-from ltplug.det.class_counts import DetClassCountsHook, det_class_counts
+from ltplug.core.counts import ClassCountsError
+from ltplug.det.class_counts import det_class_counts
 from ltplug.det.lvis_format import CheckedLVISV1Dataset, LVISFormatError, check_lvis_dict, load_lvis_json
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.engine.hooks import DetClassCountsHook
 
 NUM_CLASSES = 12
 

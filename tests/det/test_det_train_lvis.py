@@ -23,7 +23,7 @@ import ltplug  # noqa: F401
 from ltplug.det.lvis_format import LVISFormatError
 from ltplug.det.tau_norm import TauNormBBoxClassifier
 from ltplug.det.vmf_bbox_head import VMFBBoxClassifier
-from ltplug.engine.vmf_calibration import find_vmf_classifiers
+from ltplug.engine.hooks import find_vmf_classifiers
 
 CFG_DIR = osp.join(REPO, 'configs', 'vmf_lvis')
 DEMO = osp.join(CFG_DIR, 'vmf-icd_mask-rcnn_r18-tiny_fpn_tiny-lvis.py')
@@ -61,8 +61,12 @@ def test_train_one_epoch_with_lvis_metric(trained):
 
 
 def test_tools_test_calibrated(trained):
-    out = run_tool(osp.join(REPO, 'tools/test.py'), DEMO, trained['ckpt'], '--work-dir',
-                   osp.join(trained['cwd'], 'test'), '--cfg-options', 'custom_hooks.1.alpha=0.5', cwd=trained['cwd'])
+    calibrated = osp.join(trained['cwd'], 'calibrated.py')
+    with open(calibrated, 'w') as f:
+        f.write(f"_base_ = {DEMO!r}\ncustom_hooks = [dict(type='DetClassCountsHook'), "
+                "dict(type='VMFCalibrationHook', alpha=0.5)]\n")
+    out = run_tool(osp.join(REPO, 'tools/test.py'), calibrated, trained['ckpt'], '--work-dir',
+                   osp.join(trained['cwd'], 'test'), cwd=trained['cwd'])
     log = out.stdout + out.stderr
     assert 'VMFCalibrationHook: test with calibrated kappa (alpha=0.5) in roi_head.bbox_head.fc_cls.vmf' in log
     # a test run does not read the training annotations: the head's counts come from the checkpoint
@@ -132,7 +136,7 @@ def test_full_lvis_configs_build():
     assert train_ds.dataset.ann_file == 'annotations/lvis_v1_train.json'
     assert cfg.val_evaluator.type == 'LVISMetric' and cfg.val_evaluator.metric == ['bbox', 'segm']
     assert cfg.model.test_cfg.rcnn.max_per_img == 300 and cfg.train_cfg.max_epochs == 12
-    assert [h.type for h in cfg.custom_hooks] == ['DetClassCountsHook', 'VMFCalibrationHook']
+    assert [h.type for h in cfg.custom_hooks] == ['DetClassCountsHook']
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     head = model.roi_head.bbox_head

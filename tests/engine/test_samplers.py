@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 import ltplug  # noqa: F401
 from ltplug.core import sampling
-from ltplug.engine.class_counts import dataset_labels
+from ltplug.core.counts import dataset_labels
 
 SAMPLERS = [
     dict(type='InstanceBalancedSampler'),

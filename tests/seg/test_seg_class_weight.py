@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 import ltplug  # noqa: F401
-from ltplug.engine.class_counts import load_class_counts
+from ltplug.core.counts import load_class_counts
 
 CFG_DIR = osp.join(REPO, 'configs', 'vmf_ade20k')
 DEMO = osp.join(CFG_DIR, 'cw-ce_upernet_r18-tiny_tiny-ade20k-64x64.py')

@@ -203,7 +203,7 @@ def train_class_counts(cfg, num_classes: int) -> np.ndarray:
     """Per-class counts of the (unwrapped) training set of the config, checked against ``num_classes``."""
     from mmengine.registry import DATASETS
 
-    from ltplug.engine.class_counts import check_class_counts, dataset_class_counts
+    from ltplug.core.counts import check_class_counts, dataset_class_counts
 
     if cfg.get('train_dataloader', None) is None:
         raise ToolError('the config has no train_dataloader to count the training images per class from')

@@ -55,7 +55,7 @@ def find_bias_layer(head):
 
 
 def training_counts(cfg, args, num_classes: int):
-    from ltplug.engine.class_counts import check_class_counts, dataset_class_counts, load_class_counts
+    from ltplug.core.counts import check_class_counts, dataset_class_counts, load_class_counts
 
     if args.class_counts:
         return check_class_counts(load_class_counts(args.class_counts), num_classes, where=args.class_counts)

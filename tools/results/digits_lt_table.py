@@ -27,22 +27,22 @@ PY = sys.executable
 COLS = ('many', 'medium', 'few', 'top1')
 
 # name -> (digits config, how to run it). 'train': train + test; the others derive from the joint IB checkpoint.
-JOINT = 'configs/decoupling/joint_cifar-resnet8_digits-lt.py'
+JOINT = 'configs/decoupling/joint_cifar-resnet20_digits-lt.py'
 METHODS: dict[str, dict] = {
     'joint (IB)': dict(kind='train', config=JOINT),
     'joint (CB)': dict(kind='train', config=JOINT, options=['train_dataloader.sampler.type=ClassBalancedSampler']),
     'joint (SR)': dict(kind='train', config=JOINT, options=['train_dataloader.sampler.type=SquareRootSampler']),
     'joint (PB)': dict(kind='train', config=JOINT,
                        options=['train_dataloader.sampler.type=ProgressivelyBalancedSampler']),
-    'cRT': dict(kind='stage2', config='configs/decoupling/crt_cifar-resnet8_digits-lt.py'),
-    'LWS': dict(kind='stage2', config='configs/decoupling/lws_cifar-resnet8_digits-lt.py'),
+    'cRT': dict(kind='stage2', config='configs/decoupling/crt_cifar-resnet20_digits-lt.py'),
+    'LWS': dict(kind='stage2', config='configs/decoupling/lws_cifar-resnet20_digits-lt.py'),
     'tau-norm': dict(kind='taunorm'),
     'NCM': dict(kind='ncm'),
     'vMF': dict(kind='vmf', config='configs/vmf/vmf_cifar-resnet20_digits-lt.py'),
     'vMF + ICD': dict(kind='vmf', config='configs/vmf/vmf-icd_cifar-resnet20_digits-lt.py'),
-    'BCL': dict(kind='train', config='configs/bcl/bcl_cifar-resnet8_digits-lt.py'),
-    'CAM calibration': dict(kind='train', config='configs/camc/camc_cifar-resnet8_digits-lt.py'),
-    'neighbour silencing': dict(kind='train', config='configs/lfn/lfn_cifar-resnet8_digits-lt.py'),
+    'BCL': dict(kind='train', config='configs/bcl/bcl_cifar-resnet20_digits-lt.py'),
+    'CAM calibration': dict(kind='train', config='configs/camc/camc_cifar-resnet20_digits-lt.py'),
+    'neighbour silencing': dict(kind='train', config='configs/lfn/lfn_cifar-resnet20_digits-lt.py'),
 }
 KEYS = {'joint': ['joint (IB)', 'joint (CB)', 'joint (SR)', 'joint (PB)'],
         'decoupling': ['cRT', 'LWS', 'tau-norm', 'NCM'],

@@ -45,7 +45,7 @@ def op_description(classifier) -> str:
 
 def single_vmf_classifier(model, where: str):
     """(name, module) of the one VMFClassifier in the model; a clear error for none or several."""
-    from ltplug.engine.vmf_calibration import find_vmf_classifiers
+    from ltplug.engine.hooks import find_vmf_classifiers
 
     found = find_vmf_classifiers(model)
     if len(found) != 1:
@@ -96,7 +96,7 @@ def class_counts_for(cfg, classifier) -> np.ndarray:
         sys.exit('error: the checkpoint holds no class counts and the config has no train_dataloader to count')
     from mmengine.registry import DATASETS
 
-    from ltplug.engine.class_counts import dataset_class_counts
+    from ltplug.core.counts import dataset_class_counts
     return dataset_class_counts(DATASETS.build(cfg.train_dataloader.dataset), classifier.num_classes)
 
 

@@ -10,8 +10,8 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from ltplug.core.counts import ClassCountsError
 from ltplug.core.sampling import exponential_profile
-from ltplug.engine.class_counts import ClassCountsError
 
 SPLITS = ('train', 'val', 'test')
 __all__ = ['DigitsLT', 'LTDatasetMixin', 'exponential_profile']

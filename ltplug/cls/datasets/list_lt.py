@@ -15,7 +15,7 @@ from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 from mmpretrain.registry import DATASETS
 
-from ltplug.engine.class_counts import ClassCountsError
+from ltplug.core.counts import ClassCountsError
 
 from .digits_lt import LTDatasetMixin
 

@@ -19,7 +19,7 @@ import torch.nn as nn
 from mmpretrain.registry import MODELS
 
 from ltplug.core.class_balanced import class_balanced_weights, per_sample_weights
-from ltplug.engine.class_counts import ClassCountsError, check_class_counts, load_class_counts
+from ltplug.core.counts import ClassCountsError, check_class_counts, load_class_counts
 
 
 @MODELS.register_module()

@@ -20,8 +20,8 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from ltplug.core.counts import ClassCountsError, check_class_counts, load_class_counts
 from ltplug.core.ldam import ldam_logits, ldam_margins
-from ltplug.engine.class_counts import ClassCountsError, check_class_counts, load_class_counts
 
 
 @MODELS.register_module()

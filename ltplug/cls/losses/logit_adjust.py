@@ -15,8 +15,8 @@ import torch.nn as nn
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ltplug.core.counts import ClassCountsError, check_class_counts, load_class_counts
 from ltplug.core.logit_adjust import log_class_prior, logit_adjusted_cross_entropy
-from ltplug.engine.class_counts import ClassCountsError, check_class_counts, load_class_counts
 
 
 @MODELS.register_module()

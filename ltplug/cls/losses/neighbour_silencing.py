@@ -11,8 +11,8 @@ import torch.nn as nn
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
+from ltplug.core.counts import check_class_counts
 from ltplug.core.neighbour import MASK_TYPES, build_neighbour_mask, log_prior, neighbour_silencing_loss
-from ltplug.engine.class_counts import check_class_counts
 
 
 @MODELS.register_module()

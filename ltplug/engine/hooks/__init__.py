@@ -6,6 +6,9 @@
 * ``category_extrapolation.py``: ``CategoryExtrapolationHook``, counts, neighbour pairs and the per-epoch re-draw of
   the auxiliary classes (category extrapolation);
 * ``freeze.py``: ``FreezeModulesHook``, stage-2 freezing and re-initialisation, or a head-only warm-up;
+* ``class_weight.py``: ``ClassWeightHook``, per-class loss weights (class-balanced / inverse power) from the counts;
+* ``drw.py``: ``DeferredReweightingHook``, the same switched on at a given epoch (LDAM-DRW);
+* ``logit_adjust.py``: ``PosthocLogitAdjustHook``, post-hoc logit adjustment during val / test;
 * ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards.
 
 The task-specific hooks import their mmseg / mmdet / mmpretrain helpers only when they run, so this package needs
@@ -13,11 +16,25 @@ mmengine alone.
 """
 from .category_extrapolation import CategoryExtrapolationHook
 from .class_counts import ClassCountsHook, iter_class_count_consumers, train_dataset
+from .class_weight import ClassWeightHook
 from .det_class_counts import DetClassCountsHook
+from .drw import DeferredReweightingHook
 from .freeze import FreezeModulesHook
+from .logit_adjust import PosthocLogitAdjustHook
 from .seg_pixel_counts import SegPixelCountsHook
 from .vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
 
-__all__ = ['CategoryExtrapolationHook', 'ClassCountsHook', 'DetClassCountsHook', 'FreezeModulesHook',
-           'SegPixelCountsHook', 'VMFCalibrationHook', 'find_vmf_classifiers', 'iter_class_count_consumers',
-           'train_dataset']
+__all__ = [
+    'CategoryExtrapolationHook',
+    'ClassCountsHook',
+    'ClassWeightHook',
+    'DeferredReweightingHook',
+    'DetClassCountsHook',
+    'FreezeModulesHook',
+    'PosthocLogitAdjustHook',
+    'SegPixelCountsHook',
+    'VMFCalibrationHook',
+    'find_vmf_classifiers',
+    'iter_class_count_consumers',
+    'train_dataset',
+]

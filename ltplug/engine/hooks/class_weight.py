@@ -19,8 +19,9 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 
 from ltplug.core.class_balanced import class_balanced_weights, inverse_power_weights
-from ltplug.engine.class_counts import ClassCountsError
-from ltplug.engine.hooks import ClassCountsHook
+from ltplug.core.counts import ClassCountsError
+
+from .class_counts import ClassCountsHook
 
 WEIGHTINGS = ('effective_number', 'inverse_power')
 

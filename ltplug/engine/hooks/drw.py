@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mmengine.registry import HOOKS
 
-from .class_weight_hook import ClassWeightHook
+from .class_weight import ClassWeightHook
 
 
 @HOOKS.register_module()

@@ -15,9 +15,10 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
+from ltplug.core.counts import ClassCountsError
 from ltplug.core.logit_adjust import log_class_prior
-from ltplug.engine.class_counts import ClassCountsError
-from ltplug.engine.hooks import ClassCountsHook
+
+from .class_counts import ClassCountsHook
 
 
 def resolve_submodule(model, path: str, where: str):

@@ -1,1 +1,0 @@
-"""Long-tail baseline hooks (deferred re-weighting, post-hoc logit adjustment); one hook a file, auto-imported."""
