@@ -1,5 +1,5 @@
 # Class-balanced focal loss on Fashion-MNIST-LT IF 100 (fast protocol): the joint Fashion-MNIST-LT baseline with the
-# loss of cb-focal_cifar-resnet8_digits-lt.py (mmpretrain FocalLoss, gamma 1, no alpha-balancing, beta 0.9999).
+# loss of cb-focal_cifar-resnet20_digits-lt.py (mmpretrain FocalLoss, gamma 1, no alpha-balancing, beta 0.9999).
 #   python tools/train.py configs/cb_loss/cb-focal_cifar-resnet8_fashion-mnist-lt-if100.py
 _base_ = ['../decoupling/joint_cifar-resnet8_fashion-mnist-lt-if100.py']
 model = dict(head=dict(loss=dict(_delete_=True, type='ClassBalancedLoss', beta=0.9999,

@@ -1,6 +1,6 @@
 # LDAM-DRW on Fashion-MNIST-LT IF 100 (fast protocol, configs/_base_/datasets/fashion_mnist_lt.py): the joint
 # Fashion-MNIST-LT baseline's network and 12-epoch schedule with the LDAM-DRW head of
-# ldam-drw_cifar-resnet8_digits-lt.py; DRW from epoch index 10 (0.8 of the run, as 160 / 200 officially, rounded up).
+# ldam-drw_cifar-resnet20_digits-lt.py; DRW from epoch index 10 (0.8 of the run, as 160 / 200 officially, rounded up).
 #   python tools/train.py configs/ldam_drw/ldam-drw_cifar-resnet8_fashion-mnist-lt-if100.py
 _base_ = ['../decoupling/joint_cifar-resnet8_fashion-mnist-lt-if100.py']
 model = dict(

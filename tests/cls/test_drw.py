@@ -20,7 +20,7 @@ from ltplug.core.counts import dataset_class_counts
 from ltplug.engine.hooks import ClassWeightHook, DeferredReweightingHook, find_weighted_losses
 
 DIGITS_COUNTS = [120, 86, 61, 44, 31, 22, 16, 11, 8, 6]  # the default DigitsLT train split (imb_factor 20)
-LDAM_DRW = osp.join(REPO, 'configs/ldam_drw/ldam-drw_cifar-resnet8_digits-lt.py')
+LDAM_DRW = osp.join(REPO, 'configs/ldam_drw/ldam-drw_cifar-resnet20_digits-lt.py')
 
 
 def _official_drw_weights(counts, beta=0.9999):
@@ -52,7 +52,7 @@ def _short_cfg(path: str, work_dir: str, epochs: int = 2):
 
 
 def test_weights_switch_at_the_epoch_in_a_real_run(tmp_path):
-    cfg = _short_cfg(osp.join(REPO, 'configs/ldam_drw/ce-drw_cifar-resnet8_digits-lt.py'), str(tmp_path))
+    cfg = _short_cfg(osp.join(REPO, 'configs/ldam_drw/ce-drw_cifar-resnet20_digits-lt.py'), str(tmp_path))
     cfg.custom_hooks[1]['start_epoch'] = 1
     runner = Runner.from_cfg(cfg)
     recorder = WeightRecorder()
@@ -67,7 +67,7 @@ def test_weights_switch_at_the_epoch_in_a_real_run(tmp_path):
 
 
 def test_resumed_run_gets_the_weights_of_its_epoch(tmp_path):
-    path = osp.join(REPO, 'configs/ldam_drw/ce-drw_cifar-resnet8_digits-lt.py')
+    path = osp.join(REPO, 'configs/ldam_drw/ce-drw_cifar-resnet20_digits-lt.py')
     first = _short_cfg(path, str(tmp_path / 'a'), epochs=2)
     first.custom_hooks[1]['start_epoch'] = 1
     first.train_cfg.max_epochs = 1  # stop after epoch index 0, before the switch

@@ -21,8 +21,8 @@ from mmengine.runner import Runner, load_checkpoint
 import ltplug  # noqa: F401
 from ltplug.core.counts import dataset_class_counts
 
-JOINT = osp.join(REPO, 'configs/decoupling/joint_cifar-resnet8_digits-lt.py')
-LA_CFG = osp.join(REPO, 'configs/logit_adjust/posthoc-la_cifar-resnet8_digits-lt.py')
+JOINT = osp.join(REPO, 'configs/decoupling/joint_cifar-resnet20_digits-lt.py')
+LA_CFG = osp.join(REPO, 'configs/logit_adjust/posthoc-la_cifar-resnet20_digits-lt.py')
 TAUS = ['0', '0.5', '1', '1.5']
 
 

@@ -2,8 +2,8 @@
 # (NormedLinear init), LDAM loss (max_m=0.5, s=30, the official values) and deferred re-weighting with
 # effective-number weights (beta=0.9999) from epoch index 24 of 30 (the official 160 of 200 is 0.8 of the schedule;
 # the schedule itself is the joint digits baseline's, so the rows of the results table compare like with like).
-#   python tools/train.py configs/ldam_drw/ldam-drw_cifar-resnet8_digits-lt.py
-_base_ = ['../decoupling/joint_cifar-resnet8_digits-lt.py']
+#   python tools/train.py configs/ldam_drw/ldam-drw_cifar-resnet20_digits-lt.py
+_base_ = ['../decoupling/joint_cifar-resnet20_digits-lt.py']
 model = dict(
     head=dict(
         _delete_=True,
