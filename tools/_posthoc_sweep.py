@@ -6,6 +6,7 @@ value: many / medium / few / all top-1 accuracy (percent) and the ECE of the sof
 with the same shot protocol as ``LongTailAccuracy``. A split with no evaluated class is NaN (never 0). ``choose``
 picks the best value of a column, ties going to the value closest to the tool's ``neutral`` one (the unchanged model),
 ``format_table`` prints the table and ``save_new_checkpoint`` writes the result (never in place).
+The metrics: docs/methods.md §8.3 and §8.4.
 """
 from __future__ import annotations
 

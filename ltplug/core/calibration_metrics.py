@@ -9,7 +9,7 @@ right-closed), as in the ``_ECELoss`` of gpleiss/temperature_scaling (Guo et al.
 (acc: fraction of correct predictions in the bin, conf: mean confidence in the bin; empty bins contribute 0).
 Classwise ECE (Kull et al., NeurIPS 2019) bins, for every class c, the probabilities p_ic of all N samples and
 compares them with the frequency of y_i = c: cwECE = 1/C sum_c sum_b |B_cb| / N * |freq_c(B_cb) - mean p_c(B_cb)|.
-Values are fractions in [0, 1]; ``LongTailAccuracy`` reports them in percent.
+Values are fractions in [0, 1]; ``LongTailAccuracy`` reports them in percent. See docs/methods.md §8.4.
 """
 from __future__ import annotations
 

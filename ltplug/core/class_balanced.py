@@ -1,4 +1,4 @@
-"""Class-balanced weights from the effective number of samples (Cui et al., CVPR 2019; configs/cb_loss/README.md).
+"""Class-balanced weights from the effective number of samples (Cui et al., CVPR 2019; docs/methods.md §8.2).
 
 The effective number of a class with n samples is E_n = (1 - beta^n) / (1 - beta); its weight is 1 / E_n, rescaled so
 that the C weights sum to C (official ``src/cifar_main.py`` of richardaecn/class-balanced-loss, and the ``Reweight`` /

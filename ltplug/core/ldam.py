@@ -1,4 +1,4 @@
-"""LDAM: label-distribution-aware margin loss (Cao et al., NeurIPS 2019; configs/ldam_drw/README.md).
+"""LDAM: label-distribution-aware margin loss (Cao et al., NeurIPS 2019; docs/methods.md §8.1).
 
 Margins m_c = C / n_c^(1/4) with C chosen so that the largest margin equals ``max_m`` (0.5), and the loss
 CE(s * (z - m_y e_y), y), s = 30: the true-class logit is lowered by its class margin before scaling (official

@@ -9,7 +9,7 @@ with ``broadcast_buffers=False`` every rank uses different weights. This subclas
 as the official code. It also declares the hooks mmdet's ``BBoxHead`` looks for, so that test-time scores are the
 loss's sigmoid activation (foreground scores times 1 - background score, ``get_activation``) rather than a softmax over
 sigmoid-trained logits, with C + 1 output channels (the last one the background / objectness channel, as in the port).
-The loss value and the gradient statistics are otherwise the port's own code.
+The loss value and the gradient statistics are otherwise the port's own code (docs/methods.md §8.5).
 """
 from __future__ import annotations
 

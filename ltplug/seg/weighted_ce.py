@@ -7,7 +7,7 @@ the per-pixel weighted losses (``reduction='none'``: F.cross_entropy with ``weig
 index, times ``loss_weight``) and divides their sum by the sum of w[label] over the non-ignored pixels, i.e. PyTorch's
 ``F.cross_entropy(weight=..., ignore_index=...)`` mean. Without class weights, with another reduction, an explicit
 ``avg_factor`` or per-pixel ``weight``, or with sigmoid / mask CE it is mmseg's loss unchanged. ``class_weight`` is
-set from the pixel counts by ``ClassWeightHook`` (``configs/vmf_ade20k/cw-ce_*``).
+set from the pixel counts by ``ClassWeightHook`` (``configs/vmf_ade20k/cw-ce_*``; docs/methods.md §8.5).
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ chosen split; every tau then reuses them, so the table equals what ``tools/test.
 checkpoint. The chosen adjustment is baked into the bias of the head's last linear layer (b' = b - tau log pi: exact,
 and free at inference); a head without such a bias (cosine, vMF) cannot be baked: use ``PosthocLogitAdjustHook`` in
 the config instead. The input checkpoint is never modified; ``--out`` must be a new file (or ``--force``).
+Conventions and choices: docs/methods.md §8.3.
 
 Usage:
   python tools/logit_adjust/posthoc_la.py CONFIG CHECKPOINT [--taus 0 0.25 ... 2] [--split val] [--select all]

@@ -9,7 +9,7 @@ number, normalised to sum C) through the loss's ``weight`` argument. In a ``ClsH
 sum_i w_{y_i} l_i / N (mmpretrain's ``avg_factor`` = batch size), which is the official normalisation of the softmax,
 sigmoid and focal variants (richardaecn/class-balanced-loss ``src/cifar_main.py``). ``class_weight`` is the live
 weight vector; ``DeferredReweightingHook`` may set it (DRW for any wrapped loss).
-Maths in :mod:`ltplug.core.class_balanced`.
+Maths in :mod:`ltplug.core.class_balanced`; conventions and choices: docs/methods.md §8.2.
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ s * (cos - m_y e_y). With ``input_scaled=True`` the head already outputs s * cos
 softmax then gives usable probabilities at test time) and the loss subtracts s * m_y instead: the same loss value.
 Class counts come from ``class_counts=`` or ``ClassCountsHook``; ``class_weight`` (set by ``DeferredReweightingHook``
 for DRW) weights the loss as ``F.cross_entropy``'s ``weight`` does in the official code (weighted mean). The margins
-only exist inside the loss: prediction uses the head's plain logits. Maths in :mod:`ltplug.core.ldam`.
+only exist inside the loss: prediction uses the head's plain logits. Maths in :mod:`ltplug.core.ldam`;
+conventions and choices: docs/methods.md §8.1.
 """
 from __future__ import annotations
 

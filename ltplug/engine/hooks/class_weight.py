@@ -8,7 +8,7 @@ that have one (mmpretrain / mmseg / mmdet ``CrossEntropyLoss``, ``LDAMLoss``, ``
 an epoch-based loop, and before it the losses keep their configured weights). Weights are set again at every
 ``before_train_epoch``, so a resumed run has the right ones. Weightings (:mod:`ltplug.core.class_balanced`):
 ``effective_number`` (Cui et al. 2019; ``beta``) and ``inverse_power`` (n_c^-power); both sum to C.
-``DeferredReweightingHook`` (DRW) is this hook with a start epoch.
+``DeferredReweightingHook`` (DRW) is this hook with a start epoch. See docs/methods.md §8.1 (DRW), §8.2 (weights).
 """
 from __future__ import annotations
 

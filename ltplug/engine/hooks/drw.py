@@ -5,7 +5,7 @@ Before ``start_epoch`` every target loss trains with its own configured ``class_
 effective-number weights (1 - beta) / (1 - beta^n_c), normalised to sum C (beta = 0.9999 officially). It is
 :class:`ClassWeightHook` with a required start epoch; targets, resume behaviour and counts are that hook's. How a loss
 normalises a weighted batch is the loss's own rule (``LDAMLoss``: the weighted mean of the official code; mmpretrain
-losses in a ``ClsHead``: the sum of weighted losses / batch size).
+losses in a ``ClsHead``: the sum of weighted losses / batch size). See docs/methods.md §8.1.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Subtracts tau * log(pi_c) (pi: the training class prior n_c / N) from the output
 ``head``: an mmpretrain ``ClsHead`` returns its logits from ``forward``) during val / test only, through a forward hook
 that is removed after the epoch, so training, checkpoints and the best-checkpoint file stay unadjusted (same shape as
 ``VMFCalibrationHook``). ``tau = 0`` is off. To bake the adjustment into a new checkpoint (the bias of the head's last
-linear layer), and to choose tau on val, use ``tools/logit_adjust/posthoc_la.py``.
+linear layer), and to choose tau on val, use ``tools/logit_adjust/posthoc_la.py``. See docs/methods.md §8.3.
 """
 from __future__ import annotations
 
