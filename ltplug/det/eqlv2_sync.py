@@ -1,10 +1,9 @@
 """``SyncEQLV2Loss``: mmdet's ``EQLV2Loss`` (Tan et al., CVPR 2021) made correct under DDP and wired into the bbox head.
 
-mmdet 3.3's port of EQLv2 accumulates the positive / negative gradient statistics of each class on the local rank
-only, whereas the official implementation (tztztztztz/eqlv2, ``mmdet/models/losses/eqlv2.py``, ``collect_grad``)
-sums them over all ranks with ``dist.all_reduce`` before accumulating. With mmengine's default
-``broadcast_buffers=True`` the port thus re-weights with rank 0's statistics only (1 / world_size of the data), and
-with ``broadcast_buffers=False`` every rank uses different weights. This subclass all-reduces the per-step statistics
+mmdet 3.3's port of EQLv2 sums the positive / negative gradient statistics of each class over the ranks only
+when built with ``use_distributed=True`` (default False); the official implementation (tztztztztz/eqlv2,
+``mmdet/models/losses/eqlv2.py``, ``collect_grad``) always sums them with ``dist.all_reduce``. mmengine wraps models
+with ``broadcast_buffers=False``, so with the default every rank re-weights with its own statistics. This subclass all-reduces the per-step statistics
 (when a process group with more than one rank exists), so every rank holds the statistics of the whole global batch,
 as the official code. It also declares the hooks mmdet's ``BBoxHead`` looks for, so that test-time scores are the
 loss's sigmoid activation (foreground scores times 1 - background score, ``get_activation``) rather than a softmax over
