@@ -5,7 +5,8 @@ when built with ``use_distributed=True`` (default False); the official implement
 ``mmdet/models/losses/eqlv2.py``, ``collect_grad``) always sums them with ``dist.all_reduce``. mmengine wraps models
 with ``broadcast_buffers=False``, so with the default every rank re-weights with its own statistics. This subclass
 all-reduces the per-step statistics whenever a process group with more than one rank exists, so every rank holds
-the statistics of the whole global batch, as the official code. It also declares the hooks mmdet's ``BBoxHead`` looks for, so that test-time scores are the
+the statistics of the whole global batch, as the official code. It also declares the hooks mmdet's ``BBoxHead``
+looks for, so that test-time scores are the
 loss's sigmoid activation (foreground scores times 1 - background score, ``get_activation``) rather than a softmax over
 sigmoid-trained logits, with C + 1 output channels (the last one the background / objectness channel, as in the port).
 The loss value and the gradient statistics are otherwise the port's own code (docs/methods.md §8.5).
