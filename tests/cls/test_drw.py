@@ -17,7 +17,8 @@ from mmpretrain.registry import MODELS
 
 import ltplug  # noqa: F401
 from ltplug.core.counts import dataset_class_counts
-from ltplug.engine.hooks import ClassWeightHook, DeferredReweightingHook, find_weighted_losses
+from ltplug.engine.hooks import ClassWeightHook, DeferredReweightingHook
+from ltplug.engine.hooks.class_weight import find_weighted_losses
 
 DIGITS_COUNTS = [120, 86, 61, 44, 31, 22, 16, 11, 8, 6]  # the default DigitsLT train split (imb_factor 20)
 LDAM_DRW = osp.join(REPO, 'configs/ldam_drw/ldam-drw_cifar-resnet20_digits-lt.py')
