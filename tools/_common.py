@@ -28,13 +28,24 @@ SPLITS = ('train', 'val', 'test')
 FEATURE_FILE_VERSION = 1
 DEFAULT_SHOT_THRESHOLDS = (100, 20)  # many > 100, few < 20 training images (the papers' split)
 
-# default_scope -> (import name, pip name)
+# default_scope -> (import name, distribution name); the pinned versions come from requirements/lock.txt
 SCOPES = {
-    'mmpretrain': ('mmpretrain', 'mmpretrain==1.2.0'),
-    'mmseg': ('mmseg', 'mmsegmentation==1.2.2'),
-    'mmdet': ('mmdet', 'mmdet==3.3.0'),
-    'mmengine': ('mmengine', 'mmengine==0.10.7'),
+    'mmpretrain': ('mmpretrain', 'mmpretrain'),
+    'mmseg': ('mmseg', 'mmsegmentation'),
+    'mmdet': ('mmdet', 'mmdet'),
+    'mmengine': ('mmengine', 'mmengine'),
 }
+LOCK_FILE = osp.join(REPO, 'requirements', 'lock.txt')
+
+
+def pinned(distribution: str) -> str:
+    """``name==version`` of a distribution as pinned in requirements/lock.txt (the file tools/setup.sh installs)."""
+    if osp.isfile(LOCK_FILE):
+        with open(LOCK_FILE) as f:
+            for line in f:
+                if line.split('==')[0].strip().lower() == distribution.lower():
+                    return line.split('#')[0].strip()
+    return distribution
 
 
 class ToolError(SystemExit):
@@ -63,8 +74,9 @@ class DictAction(argparse.Action):
 
 def check_library(name: str) -> None:
     """Exit with a clear message (not a stack trace) when a library the config needs is not installed."""
-    import_name, pip_name = SCOPES.get(name, (name, name))
+    import_name, distribution = SCOPES.get(name, (name, name))
     if importlib.util.find_spec(import_name) is None:
+        pip_name = pinned(distribution)
         raise ToolError(f'this config needs `{pip_name}` (import name `{import_name}`), which is not installed in '
                         f'{sys.executable}. Set up the pinned stack with `make setup` (or `bash tools/setup.sh`) and '
                         'run the tools through `tools/with_env.sh python tools/...`.')
@@ -75,6 +87,8 @@ def read_config(path: str, cfg_options: dict | None = None):
     check_library('mmengine')
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    import ltplug.compat  # noqa: F401  (mmengine's package look-ups for `mmseg::` bases without pkg_resources)
 
     if not osp.isfile(path):
         raise ToolError(f'config file not found: {path}')
@@ -171,9 +185,10 @@ def check_new_file(path: str, force: bool, what: str = '--out', protected: tuple
     """
     real = osp.realpath(path)
     if any(osp.exists(p) and osp.realpath(p) == real for p in protected):
-        raise ToolError(f'refusing to write {what} over the input file {path}; choose another path')
+        raise ToolError(f'refusing to write {what} over {path}, an input of this tool (the input checkpoint / config '
+                        'is never overwritten); choose another path')
     if osp.exists(path) and not force:
-        raise ToolError(f'{what} {path} exists; choose another path or pass --force to overwrite it')
+        raise ToolError(f'{what} {path} exists; pass --force to overwrite it (or choose another path)')
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
 
 

@@ -115,8 +115,8 @@ def check_before_training(runner, resume_from: str | None, resume_ckpt: dict | N
     loader = runner.train_dataloader
     if resume_from is not None and getattr(loader, 'persistent_workers', False) and loader.num_workers > 0:
         runner.logger.warning('train_dataloader.persistent_workers=True: the workers\' random state lives in their '
-                              'processes and is not in the checkpoint, so this resumed run\'s augmentation differs from '
-                              'an uninterrupted one (set persistent_workers=False for an exact resume)')
+                              'processes and is not in the checkpoint, so the augmentation of this resumed run '
+                              'differs from an uninterrupted one (set persistent_workers=False for an exact resume)')
 
 
 def main(argv: list[str] | None = None) -> None:

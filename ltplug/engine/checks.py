@@ -86,8 +86,15 @@ def checkpoint_state_dict(ckpt: dict, path: str = 'checkpoint') -> dict:
 
 
 def _listed(keys: list[str]) -> str:
-    more = f' ... (+{len(keys) - _SHOW} more)' if len(keys) > _SHOW else ''
-    return ', '.join(keys[:_SHOW]) + more
+    """The first keys, and for a long list the count under each top-level module (where the models differ)."""
+    if len(keys) <= _SHOW:
+        return ', '.join(keys)
+    modules: dict[str, int] = {}
+    for k in keys:
+        top = k.split('.')[0]
+        modules[top] = modules.get(top, 0) + 1
+    by_module = ', '.join(f'{m}: {n}' for m, n in modules.items())
+    return ', '.join(keys[:_SHOW]) + f' ... (+{len(keys) - _SHOW} more; by module: {by_module})'
 
 
 def state_dict_mismatch(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str], list[str]]:
@@ -118,7 +125,7 @@ def check_checkpoint_fits(model: torch.nn.Module, state: dict, path: str, what: 
 
 def load_model_checkpoint(model: torch.nn.Module, checkpoint: str | dict, *, strict: bool = True,
                           path: str | None = None) -> dict:
-    """Load a checkpoint (file or dict already read) into ``model``; strict unless ``strict=False``. Returns the dict."""
+    """Load a checkpoint (a file, or a dict already read) into ``model``, strictly unless asked; returns the dict."""
     path = path or (checkpoint if isinstance(checkpoint, str) else 'checkpoint')
     ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
     state = checkpoint_state_dict(ckpt, path)

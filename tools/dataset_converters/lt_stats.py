@@ -14,7 +14,6 @@ class-count file (one integer per line, line i = class i), e.g.
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 
