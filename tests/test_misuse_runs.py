@@ -90,6 +90,26 @@ def test_resume_with_workers_equals_one_run(tmp_path):
     assert all(torch.equal(sb[k], sc[k]) for k in sc)
 
 
+def test_iteration_based_resume_in_mid_epoch_equals_one_run(tmp_path):
+    """16.2 for an IterBasedTrainLoop: resume at iteration 18 (mid-epoch, after a validation) to 30 == 30 at once."""
+    cfg = tmp_path / 'iter_cfg.py'
+    cfg.write_text(f"_base_ = [{osp.join(REPO, JOINT)!r}]\n"
+                   "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=30, val_interval=6)\n"
+                   "default_hooks = dict(checkpoint=dict(by_epoch=False, interval=6, max_keep_ckpts=-1), "
+                   "logger=dict(interval=100))\nrandomness = dict(seed=0, deterministic=True)\n")
+    work_a, work_b, work_c = (str(tmp_path / n) for n in ('iA', 'iB', 'iC'))
+    run_tool('tools/train.py', str(cfg), '--work-dir', work_a, '--cfg-options', 'train_cfg.max_iters=18')
+    run_tool('tools/train.py', str(cfg), '--work-dir', work_b, '--resume', osp.join(work_a, 'iter_18.pth'))
+    run_tool('tools/train.py', str(cfg), '--work-dir', work_c)
+    import ltplug  # noqa: F401
+    b = torch.load(osp.join(work_b, 'iter_30.pth'), map_location='cpu')
+    c = torch.load(osp.join(work_c, 'iter_30.pth'), map_location='cpu')
+    keys = ('state_dict', 'optimizer')
+    tb, tc = tensors({k: b[k] for k in keys}), tensors({k: c[k] for k in keys})
+    differ = [k for k in tb if not torch.equal(tb[k], tc[k])]
+    assert tb.keys() == tc.keys() and not differ, f'{len(differ)} of {len(tb)} tensors differ, e.g. {differ[:5]}'
+
+
 def test_resume_refuses_a_work_dir_holding_another_run(run_a, tmp_path):
     """Resuming A's checkpoint into a dir with another run's checkpoints is refused (the guard is not skipped)."""
     other = tmp_path / 'other'
