@@ -43,11 +43,11 @@ def apply_train_args(cfg, args: argparse.Namespace):
     if args.amp:
         import torch
         if not torch.cuda.is_available():
-            sys.exit('error: --amp needs a GPU: mmengine\'s AmpOptimWrapper only trains on gpu/npu/mlu devices '
-                     '(this machine has none); drop --amp to train in float32 on the CPU')
+            raise ToolError('--amp needs a GPU: mmengine\'s AmpOptimWrapper only trains on gpu/npu/mlu devices '
+                            '(this machine has none); drop --amp to train in float32 on the CPU')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            sys.exit(f'error: --amp needs OptimWrapper or AmpOptimWrapper, the config uses {optim_wrapper}')
+            raise ToolError(f'--amp needs OptimWrapper or AmpOptimWrapper, the config uses {optim_wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -64,7 +64,7 @@ def apply_train_args(cfg, args: argparse.Namespace):
         cfg.val_evaluator = None
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            sys.exit('error: --auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
+            raise ToolError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
     # Never overwrite the checkpoints of an earlier run silently: only a resume of this work dir's own run may write
     # into a work dir that holds checkpoints (resuming another run's checkpoint starts a new run here).
@@ -125,12 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     resume_from = resume_checkpoint(cfg)
     # a clear error for a missing, empty, truncated or foreign file before anything is built
     resume_ckpt = read_checkpoint(resume_from) if resume_from is not None else None
+    if resume_from is None and cfg.get('load_from', None) and '://' not in cfg.load_from:
+        check_checkpoint_file(cfg.load_from)  # fine-tuning loads non-strictly (stage 2 swaps the head): file only
     runner = build_runner(cfg)
     runner.register_hook(run_state_hook())
     check_before_training(runner, resume_from, resume_ckpt)
     del resume_ckpt
-    if resume_from is None and cfg.get('load_from', None) and '://' not in cfg.load_from:
-        check_checkpoint_file(cfg.load_from)
     runner.train()
 
 
