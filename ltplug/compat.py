@@ -1,12 +1,21 @@
-"""Compatibility of the pinned OpenMMLab stack with torch >= 2.6.
+"""Compatibility of the pinned OpenMMLab stack with torch >= 2.6 and setuptools >= 80.
 
-torch.load defaults to ``weights_only=True`` since torch 2.6, and mmengine 0.10 calls it without that argument,
+1. torch.load defaults to ``weights_only=True`` since torch 2.6, and mmengine 0.10 calls it without that argument,
 so its own
 checkpoints (the message hub keeps ``HistoryBuffer`` objects; metas may hold numpy arrays and scalars) fail to load and
 ``--resume`` / ``load_from`` break. Instead of turning ``weights_only`` off (which would execute arbitrary pickled code
 from a checkpoint file), this allow-lists the few plain-data classes these checkpoints contain. Nothing else is widened.
+
+2. mmengine 0.10 finds installed packages (``mmseg::`` / ``mmdet::`` config bases, the hub) through ``pkg_resources``,
+whose import warns that it is deprecated and slated for removal (twice per config: ``is_installed`` and
+``get_installed_path``). The same two look-ups are answered here from ``importlib.metadata`` / ``importlib.util``.
 """
 from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import sys
 
 import numpy as np
 import torch
@@ -42,4 +51,45 @@ def _history_buffer_state(self) -> dict:
     return state
 
 
+def is_installed(package: str) -> bool:
+    """Whether a distribution (``mmsegmentation``) or an importable module (``mmseg``) of that name exists."""
+    try:
+        importlib.metadata.distribution(package)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return importlib.util.find_spec(package) is not None
+
+
+def get_installed_path(package: str) -> str:
+    """The directory of an installed package, given its distribution name (``mmsegmentation`` -> .../mmseg)."""
+    module = package
+    try:
+        top_level = (importlib.metadata.distribution(package).read_text('top_level.txt') or '').split()
+        module = top_level[0] if top_level else package.replace('-', '_')
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    spec = importlib.util.find_spec(module)
+    if spec is None or not (spec.origin or spec.submodule_search_locations):
+        raise importlib.metadata.PackageNotFoundError(package)
+    if spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    return osp.dirname(spec.origin)
+
+
+def use_importlib_for_package_lookups() -> None:
+    """Point mmengine's ``is_installed`` / ``get_installed_path`` (and the modules that imported them) at the above."""
+    import mmengine.config.config
+    import mmengine.utils
+    import mmengine.utils.package_utils
+
+    hub = sys.modules.get('mmengine.hub.hub')  # imported later, it picks the functions up from mmengine.utils
+    for module in (mmengine.utils.package_utils, mmengine.utils, mmengine.config.config, hub):
+        if module is None:
+            continue
+        for name, func in (('is_installed', is_installed), ('get_installed_path', get_installed_path)):
+            if hasattr(module, name):
+                setattr(module, name, func)
+
+
 allow_openmmlab_checkpoint_globals()
+use_importlib_for_package_lookups()

@@ -1,23 +1,58 @@
-"""Shared start-up for tools/train.py and tools/test.py: config loading, scope checks, launcher set-up."""
+"""The one helper module of the command-line tools (tools/*.py, tools/*/*.py).
+
+Config loading with scope checks and launcher set-up, the one checkpoint-loading path (``ltplug.engine.checks``: a
+clear error for a bad file, strict by default), models and feature extraction, class counts and shot thresholds,
+feature files, and the guard that never writes over an existing file without ``--force``.
+"""
 from __future__ import annotations
 
 import argparse
+import copy
+import datetime
 import importlib.util
+import json
 import os
 import os.path as osp
 import sys
 
+import numpy as np
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, REPO)
+TOOLS = osp.join(REPO, 'tools')
+if TOOLS not in sys.path:  # tools/<group>/<tool>.py import this module as `_common`
+    sys.path.insert(0, TOOLS)
 
-# default_scope -> (import name, pip name)
+SPLITS = ('train', 'val', 'test')
+FEATURE_FILE_VERSION = 1
+DEFAULT_SHOT_THRESHOLDS = (100, 20)  # many > 100, few < 20 training images (the papers' split)
+
+# default_scope -> (import name, distribution name); the pinned versions come from requirements/lock.txt
 SCOPES = {
-    'mmpretrain': ('mmpretrain', 'mmpretrain==1.2.0'),
-    'mmseg': ('mmseg', 'mmsegmentation==1.2.2'),
-    'mmdet': ('mmdet', 'mmdet==3.3.0'),
-    'mmengine': ('mmengine', 'mmengine==0.10.7'),
+    'mmpretrain': ('mmpretrain', 'mmpretrain'),
+    'mmseg': ('mmseg', 'mmsegmentation'),
+    'mmdet': ('mmdet', 'mmdet'),
+    'mmengine': ('mmengine', 'mmengine'),
 }
+LOCK_FILE = osp.join(REPO, 'requirements', 'lock.txt')
+
+
+def pinned(distribution: str) -> str:
+    """``name==version`` of a distribution as pinned in requirements/lock.txt (the file tools/setup.sh installs)."""
+    if osp.isfile(LOCK_FILE):
+        with open(LOCK_FILE) as f:
+            for line in f:
+                if line.split('==')[0].strip().lower() == distribution.lower():
+                    return line.split('#')[0].strip()
+    return distribution
+
+
+class ToolError(SystemExit):
+    """A user-facing error: exits with ``error: <message>``, no stack trace."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f'error: {message}')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -39,30 +74,51 @@ class DictAction(argparse.Action):
 
 def check_library(name: str) -> None:
     """Exit with a clear message (not a stack trace) when a library the config needs is not installed."""
-    import_name, pip_name = SCOPES.get(name, (name, name))
+    import_name, distribution = SCOPES.get(name, (name, name))
     if importlib.util.find_spec(import_name) is None:
-        sys.exit(f'error: this config needs `{pip_name}` (import name `{import_name}`), which is not installed in '
-                 f'{sys.executable}. Set up the pinned stack with `make setup` (or `bash tools/setup.sh`) and run '
-                 'the tools '
-                 'through `tools/with_env.sh python tools/...`.')
+        pip_name = pinned(distribution)
+        raise ToolError(f'this config needs `{pip_name}` (import name `{import_name}`), which is not installed in '
+                        f'{sys.executable}. Set up the pinned stack with `make setup` (or `bash tools/setup.sh`) and '
+                        'run the tools through `tools/with_env.sh python tools/...`.')
 
 
-def load_config(args: argparse.Namespace):
-    """Load the config, check its scope's library, register ltplug, apply --cfg-options / launcher / work dir."""
+def read_config(path: str, cfg_options: dict | None = None):
+    """Load a config with --cfg-options applied, its scope's library checked, ltplug registered and the scope set."""
     check_library('mmengine')
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
-    if not osp.isfile(args.config):
-        sys.exit(f'error: config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    import ltplug.compat  # noqa: F401  (mmengine's package look-ups for `mmseg::` bases without pkg_resources)
+
+    if not osp.isfile(path):
+        raise ToolError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     scope = cfg.get('default_scope', None)
     if scope is None:
-        sys.exit(f'error: {args.config} sets no default_scope; set it to one of {sorted(SCOPES)}')
+        raise ToolError(f'{path} sets no default_scope; set it to one of {sorted(SCOPES)}')
     check_library(scope)
     import ltplug  # noqa: F401  (registers every component; also done by custom_imports in our configs)
 
+    init_default_scope(scope)
+    return cfg
+
+
+def parse_cfg_options(options: list[str] | None) -> dict | None:
+    """``key=value`` strings (``--cfg-options`` given as plain strings) parsed the way mmengine's DictAction does."""
+    if not options:
+        return None
+    from mmengine.config import DictAction as _DictAction
+
+    namespace = argparse.Namespace()
+    _DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, namespace, options)
+    return namespace.cfg_options
+
+
+def load_config(args: argparse.Namespace):
+    """:func:`read_config` of ``args.config`` plus the runner tools' launcher and work dir."""
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -106,7 +162,7 @@ def init_cpu_distributed(launcher: str, timeout=None) -> None:
             os.environ['MASTER_ADDR'] = subprocess.getoutput(f'scontrol show hostname {nodes} | head -n1')
         os.environ.setdefault('MASTER_PORT', '29500')
     elif launcher != 'pytorch':
-        sys.exit(f'error: launcher {launcher!r} is not supported without a GPU; use pytorch (torchrun) or slurm')
+        raise ToolError(f'launcher {launcher!r} is not supported without a GPU; use pytorch (torchrun) or slurm')
     kwargs = {} if timeout is None else {'timeout': datetime.timedelta(seconds=int(timeout))}
     dist.init_process_group(backend='gloo', **kwargs)
 
@@ -119,3 +175,348 @@ def build_runner(cfg):
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+# ------------------------------------------------------------------------------------------------ files
+def check_new_file(path: str, force: bool, what: str = '--out', protected: tuple[str, ...] = ()) -> None:
+    """Refuse to write over an existing file unless ``--force``, and ever over a protected path (an input file).
+
+    Creates the parent directory.
+    """
+    real = osp.realpath(path)
+    if any(osp.exists(p) and osp.realpath(p) == real for p in protected):
+        raise ToolError(f'refusing to write {what} over {path}, an input of this tool (the input checkpoint / config '
+                        'is never overwritten); choose another path')
+    if osp.exists(path) and not force:
+        raise ToolError(f'{what} {path} exists; pass --force to overwrite it (or choose another path)')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+
+
+def now() -> str:
+    return datetime.datetime.now().isoformat(timespec='seconds')
+
+
+def save_features(path: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write a feature file (.npz): ``<split>_feats`` (N, d) float32, ``<split>_labels`` (N,), ``class_counts``,
+    optionally ``fc_weight`` / ``fc_bias``, and a JSON ``meta`` string (config, checkpoint, thresholds, ...)."""
+    meta = dict(meta, version=FEATURE_FILE_VERSION)
+    tmp = path + '.tmp.npz'
+    np.savez(tmp, meta=np.asarray(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+
+
+class FeatureFile:
+    """A feature file written by ``extract_features.py``, with checks that name the file and the missing piece."""
+
+    def __init__(self, path: str) -> None:
+        if not osp.isfile(path):
+            raise ToolError(f'feature file not found: {path} (write it with tools/decoupling/extract_features.py)')
+        self.path = path
+        with np.load(path, allow_pickle=False) as data:
+            self.arrays = {k: data[k] for k in data.files}
+        if 'meta' not in self.arrays:
+            raise ToolError(f'{path}: not a feature file of tools/decoupling/extract_features.py (no meta entry)')
+        self.meta = json.loads(str(self.arrays.pop('meta')))
+        if 'class_counts' not in self.arrays:
+            raise ToolError(f'{path}: no class_counts entry')
+        self.class_counts = self.arrays['class_counts'].astype(np.int64)
+        self.num_classes = int(self.class_counts.size)
+
+    @property
+    def splits(self) -> list[str]:
+        return [s for s in SPLITS if f'{s}_feats' in self.arrays]
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(features (N, d), labels (N,)) of a split, validated (finite, labels in range)."""
+        if f'{name}_feats' not in self.arrays:
+            raise ToolError(f'{self.path} has no {name!r} split (it has {self.splits}); re-run extract_features.py '
+                            f'with --splits including {name}')
+        feats = self.arrays[f'{name}_feats']
+        labels = self.arrays[f'{name}_labels'].astype(np.int64)
+        if feats.ndim != 2 or feats.shape[0] != labels.size:
+            raise ToolError(f'{self.path}: {name}_feats has shape {feats.shape} for {labels.size} labels')
+        if not np.isfinite(feats).all():
+            rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))[:10].tolist()
+            raise ToolError(f'{self.path}: {name}_feats holds NaN/inf features (rows {rows}); the checkpoint or the '
+                            'data is broken')
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ToolError(f'{self.path}: {name}_labels outside [0, {self.num_classes})')
+        return feats, labels
+
+
+def config_header(tool: str, base_config: str, lines: list[str]) -> str:
+    """Start of a config written by a tool: provenance comments and ``_base_`` (absolute: the file may go anywhere)."""
+    comments = ''.join(f'# {line}\n' for line in lines)
+    return (f'# Written by {tool} on {now()}.\n{comments}'
+            f'_base_ = [{osp.abspath(base_config)!r}]\n')
+
+
+# ------------------------------------------------------------------------------------------------ shots
+def shot_thresholds(cfg, many_thr: int | None = None, few_thr: int | None = None) -> tuple[int, int]:
+    """(many_thr, few_thr): the command line, else the config's val_evaluator, else the papers' 100 / 20."""
+    ev = cfg.get('val_evaluator', None) if cfg is not None else None
+    found: dict[str, int] = {}
+    for metric in ev if isinstance(ev, (list, tuple)) else [ev] if ev else []:
+        for key in ('many_thr', 'few_thr'):
+            if isinstance(metric, dict) and key in metric:
+                found.setdefault(key, int(metric[key]))
+    return (many_thr if many_thr is not None else found.get('many_thr', DEFAULT_SHOT_THRESHOLDS[0]),
+            few_thr if few_thr is not None else found.get('few_thr', DEFAULT_SHOT_THRESHOLDS[1]))
+
+
+def shot_row(pred: np.ndarray, labels: np.ndarray, class_counts: np.ndarray, many_thr: int, few_thr: int) -> dict:
+    """many / medium / few (macro over classes) and all (micro top-1), in percent."""
+    from ltplug.core.shot_metrics import per_class_accuracy, per_class_correct, shot_accuracies
+
+    correct, total = per_class_correct(pred, labels, class_counts.size)
+    row = shot_accuracies(per_class_accuracy(correct, total), class_counts, many_thr, few_thr)
+    row['all'] = float(correct.sum() / max(1, total.sum()))
+    return {k: 100.0 * v for k, v in row.items()}
+
+
+def format_table(rows: list[tuple[str, dict]], title: str) -> str:
+    head = f'{title:>12} | {"many":>6} | {"medium":>6} | {"few":>6} | {"all":>6}'
+    lines = [head, '-' * len(head)]
+    for name, r in rows:
+        lines.append(f'{name:>12} | {r["many"]:6.2f} | {r["medium"]:6.2f} | {r["few"]:6.2f} | {r["all"]:6.2f}')
+    return '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints / model
+def read_checkpoint(path: str) -> dict:
+    """The checkpoint dict of a file (safe loader), or exit with what is wrong with the file."""
+    from ltplug.engine.checks import CheckpointError
+    from ltplug.engine.checks import read_checkpoint as _read
+
+    try:
+        return _read(path)
+    except CheckpointError as e:
+        raise ToolError(str(e)) from None
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Exit with what is wrong when a file cannot be a checkpoint (missing, empty, foreign, truncated)."""
+    from ltplug.engine.checks import CheckpointError
+    from ltplug.engine.checks import check_checkpoint_file as _check
+
+    try:
+        _check(path)
+    except CheckpointError as e:
+        raise ToolError(str(e)) from None
+
+
+def read_state_dict(path: str) -> tuple[dict, dict]:
+    """(state_dict without ``module.``, meta) of a checkpoint file."""
+    from ltplug.engine.checks import CheckpointError, checkpoint_state_dict
+
+    ckpt = read_checkpoint(path)
+    try:
+        state = checkpoint_state_dict(ckpt, path)
+    except CheckpointError as e:
+        raise ToolError(str(e)) from None
+    return state, dict(ckpt.get('meta', {}) or {})
+
+
+def load_into(model, checkpoint: str | dict, path: str, strict: bool = True) -> dict:
+    """Load a checkpoint (file or dict) into ``model`` through the one checked path; exit with the reason on failure."""
+    from ltplug.engine.checks import CheckpointError, load_model_checkpoint
+
+    try:
+        return load_model_checkpoint(model, checkpoint, strict=strict, path=path)
+    except CheckpointError as e:
+        raise ToolError(str(e)) from None
+
+
+def build_model(cfg, checkpoint: str | None = None, device: str = 'cpu', strict: bool = True):
+    """(model in eval mode, checkpoint dict or None): ``cfg.model`` built the way mmengine's Runner does (top-level
+    data_preprocessor merged, SyncBN reverted) with the checkpoint loaded strictly unless ``strict=False``."""
+    from mmengine.model.utils import revert_sync_batchnorm
+    from mmengine.registry import MODELS
+
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor', None) is not None:
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    model = revert_sync_batchnorm(MODELS.build(model_cfg))
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = load_into(model, read_checkpoint(checkpoint), checkpoint, strict)
+    return model.to(device).eval(), ckpt
+
+
+def single_vmf_classifier(model, where: str):
+    """(name, module) of the one VMFClassifier in the model; a clear error for none or several."""
+    from ltplug.engine.hooks import find_vmf_classifiers
+
+    found = find_vmf_classifiers(model)
+    if len(found) != 1:
+        names = [n for n, _ in found]
+        raise ToolError(f'{where} expects exactly one VMFClassifier in the model, found {len(found)} {names}; '
+                        'is model.head a VMFClsHead?')
+    return found[0]
+
+
+# ------------------------------------------------------------------------------------------------ data / features
+def _unwrap_dataset_cfg(ds: dict) -> dict:
+    while 'pipeline' not in ds and isinstance(ds.get('dataset'), dict):  # RepeatDataset & co
+        ds = ds['dataset']
+    return ds
+
+
+def plain_split_loader(cfg, split: str, batch_size: int | None = None):
+    """A sequential, non-dropping dataloader over a split; ``train`` uses the test pipeline (no augmentation)."""
+    from mmengine.runner import Runner
+
+    key = f'{split}_dataloader'
+    if cfg.get(key, None) is None:
+        raise ToolError(f'the config has no {key}')
+    loader = copy.deepcopy(cfg[key])
+    if split == 'train':
+        test_loader = cfg.get('test_dataloader', None) or cfg.get('val_dataloader', None)
+        if test_loader is None:
+            raise ToolError('the config has neither test_dataloader nor val_dataloader to take the test pipeline from')
+        ds = copy.deepcopy(_unwrap_dataset_cfg(loader['dataset']))
+        ds['pipeline'] = copy.deepcopy(_unwrap_dataset_cfg(test_loader['dataset'])['pipeline'])
+        loader['dataset'] = ds
+        if batch_size is None:
+            batch_size = test_loader.get('batch_size', loader.get('batch_size'))
+    loader['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    loader.pop('batch_sampler', None)
+    loader['drop_last'] = False
+    if batch_size is not None:
+        loader['batch_size'] = int(batch_size)
+    return Runner.build_dataloader(loader, seed=0)
+
+
+def train_class_counts(cfg, num_classes: int, allow_empty: bool = True) -> np.ndarray:
+    """Per-class counts of the (unwrapped) training set of the config, checked against ``num_classes``."""
+    from mmengine.registry import DATASETS
+
+    from ltplug.core.counts import check_class_counts, dataset_class_counts
+
+    if cfg.get('train_dataloader', None) is None:
+        raise ToolError('the config has no train_dataloader to count the training images per class from')
+    ds_cfg = copy.deepcopy(_unwrap_dataset_cfg(cfg.train_dataloader['dataset']))
+    ds_cfg['pipeline'] = []
+    counts = dataset_class_counts(DATASETS.build(ds_cfg), num_classes)
+    return check_class_counts(counts, num_classes, where='training set of the config', allow_empty=allow_empty)
+
+
+def extract_features(model, loader, module=None, max_batches: int | None = None,
+                     log_every: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier-input features (N, d) float32 and labels (N,) int64 of every sample of ``loader``.
+
+    Without ``module`` the features are ``head.pre_logits`` of the neck output (the decoupling tools); with it, the
+    input of that module during ``model.test_step`` (e.g. a VMFClassifier inside any head).
+    """
+    import torch
+
+    feats, labels = [], []
+    handle = None
+    if module is not None:
+        handle = module.register_forward_pre_hook(lambda _m, inputs: feats.append(inputs[0].detach().float().cpu()))
+    try:
+        with torch.no_grad():
+            for i, batch in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                if module is None:
+                    data = model.data_preprocessor(batch, False)
+                    feats.append(model.head.pre_logits(model.extract_feat(data['inputs'])).float().cpu())
+                    samples = data['data_samples']
+                else:
+                    samples = model.test_step(batch)
+                labels.append(torch.cat([s.gt_label.reshape(-1).cpu() for s in samples]))
+                if log_every and (i + 1) % log_every == 0:
+                    print(f'  batch {i + 1}/{len(loader)}', flush=True)
+    finally:
+        if handle is not None:
+            handle.remove()
+    x = torch.cat(feats).numpy().astype(np.float32)
+    y = torch.cat(labels).numpy().astype(np.int64)
+    if x.shape[0] != y.shape[0]:
+        raise ToolError(f'captured {x.shape[0]} feature rows for {y.shape[0]} labels (test-time augmentation?); '
+                        'the tools need one classifier input per sample')
+    return x, y
+
+
+# ------------------------------------------------------------------------------------------------ training runs
+class _SkippedBatches:
+    """A data iterator whose first ``count`` batches were already drawn: those ``next`` calls return None."""
+
+    def __init__(self, iterator, count: int) -> None:
+        self.iterator, self.count = iterator, count
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.count > 0:
+            self.count -= 1
+            return None
+        return next(self.iterator)
+
+
+def run_state_hook():
+    """A hook that keeps a run self-contained and resumable bit for bit (registered by tools/train.py).
+
+    - ``before_train_epoch``: seeds python / numpy / torch from (run seed, epoch, rank), so the augmentation and dropout
+      randomness of an epoch does not depend on what ran before it (validation, saving, a resume); iteration-based
+      loops are seeded from (run seed, iteration, rank) before every batch is drawn instead (after the previous
+      iteration and after a validation; at the start of a resumed run, after skipping the batches already trained);
+    - ``after_load_checkpoint``: drops the best / last checkpoint paths a resumed checkpoint recorded outside this
+      run's work dir, so mmengine's CheckpointHook never removes another run's files (the best score is kept).
+    """
+    from mmengine.dist import get_rank
+    from mmengine.hooks import Hook
+    from mmengine.runner import IterBasedTrainLoop
+
+    from ltplug.core.sampling import run_seed
+    from ltplug.engine.checks import check_inside
+    from ltplug.engine.samplers import seed_global_generators
+
+    class RunStateHook(Hook):
+        priority = 'VERY_HIGH'
+
+        @staticmethod
+        def by_iter(runner) -> bool:
+            return isinstance(getattr(runner, '_train_loop', None), IterBasedTrainLoop)
+
+        @staticmethod
+        def seed(runner, step: int) -> None:
+            seed_global_generators(run_seed(runner.seed, step, get_rank()))
+
+        def before_train_epoch(self, runner) -> None:
+            if not self.by_iter(runner):
+                self.seed(runner, runner.epoch)
+                return
+            if runner.iter > 0:  # resumed: skip the trained batches here, before seeding (the loop's skip is a no-op)
+                loop = runner.train_loop
+                for _ in range(runner.iter):
+                    next(loop.dataloader_iterator)
+                loop.dataloader_iterator = _SkippedBatches(loop.dataloader_iterator, runner.iter)
+            self.seed(runner, runner.iter)
+
+        def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+            if self.by_iter(runner):
+                self.seed(runner, runner.iter + 1)  # the loop counts this iteration after the hooks
+
+        def after_val(self, runner) -> None:
+            if self.by_iter(runner):
+                self.seed(runner, runner.iter)
+
+        def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+            info = (checkpoint.get('message_hub') or {}).get('runtime_info') or {}
+            for key in [k for k in info if k.startswith('best_ckpt') or k == 'last_ckpt']:
+                path = info[key]
+                if isinstance(path, str) and not check_inside(path, runner.work_dir):
+                    del info[key]
+                    runner.logger.info(f'{key} {path} belongs to another run: this run keeps it and never removes it')
+
+    return RunStateHook()
+
+
+def seeded_train_loader(cfg) -> None:
+    """Give the train dataloader's workers per-epoch seeds that a resume reproduces (unless the config sets its own)."""
+    loader = cfg.get('train_dataloader', None)
+    if loader and loader.get('num_workers', 0) and 'worker_init_fn' not in loader:
+        loader['worker_init_fn'] = dict(type='ltplug_seeded_worker_init')

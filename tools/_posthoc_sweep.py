@@ -140,7 +140,7 @@ def add_output_args(parser, out_help: str) -> None:
 def checked_outputs(args, suffix: str) -> str:
     """The checkpoint to write (``--out`` or ``<checkpoint><suffix>``), after refusing to write over the input or,
     without ``--force``, over an existing ``--out`` / ``--json`` (checked before any work is done)."""
-    from _vmf_common import check_new_file
+    from _common import check_new_file
 
     out = args.out or osp.splitext(args.checkpoint)[0] + suffix
     if not args.no_save:

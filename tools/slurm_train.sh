@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Training under slurm: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
+HERE="$(cd "$(dirname "$0")" && pwd)"
+source "$HERE/dist_common.sh"
+ltplug_dist_usage "tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]" 4 $#
+ltplug_dist_env tools/slurm_train.sh
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -9,7 +13,6 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-HERE="$(cd "$(dirname "$0")" && pwd)"
 PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "${PARTITION}" --job-name="${JOB_NAME}" --gres=gpu:"${GPUS_PER_NODE}" --ntasks="${GPUS}" \
     --ntasks-per-node="${GPUS_PER_NODE}" --cpus-per-task="${CPUS_PER_TASK}" --kill-on-bad-exit=1 ${SRUN_ARGS} \

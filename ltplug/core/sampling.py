@@ -5,16 +5,15 @@ A *plan* is the sequence of dataset indices one epoch visits, a pure function of
 - instance-balanced (IB): a plain shuffle (concatenated permutations when the epoch is longer than the data set);
 - class-balanced (CB, ``ClassAwareSampler``): classes come from a cyclic iterator over a shuffled class list,
   reshuffled at each full pass; every visited class gives ``num_samples_cls`` consecutive items of its own cyclic,
-  reshuffled item list;
+  reshuffled item list; every epoch starts a new block (the official ``__iter__`` builds a fresh generator);
 - power / square-root (``MixedPrioritizedSampler``): i.i.d. draws with replacement, class probability ~ n_c^q;
 - progressively-balanced (PB, ``ClassPrioritySampler``): i.i.d. classes with p_c = (1 - lam) n_c / N + lam / C, the item
   being the next one of the class's cyclic, reshuffled list; epoch e (0-based) of E uses lam = e / (E - 1).
 
 The official samplers keep their cyclic iterators alive across epochs. Here every cyclic list is a *random-access*
 stream (the shuffle of the q-th pass over a list is a counter-based hash of (seed, list, q)), so epoch e's plan is
-exactly the slice [e L, (e + 1) L) of the one infinite stream the official iterators would produce, without replaying
-earlier epochs: resuming, ``set_epoch`` and distributed ranks all see the same stream. No Python loop over samples or
-classes.
+exactly what the official iterators would produce at epoch e, without replaying earlier epochs: resuming, ``set_epoch``
+and distributed ranks all see the same stream. No Python loop over samples or classes.
 """
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ import numpy as np
 _TAG_CLASS_CYCLE = 0x1C1A55
 _TAG_ITEM_CYCLE = 0x17E3
 _TAG_RNG = {'ib': 11, 'power': 13, 'pb': 17}
+_TAG_RUN_SEED = 0x5EED
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -69,6 +69,16 @@ def hash_keys(*parts, prefix: np.ndarray | None = None) -> np.ndarray:
         for part in parts:
             h = _mix(h ^ np.asarray(part).astype(np.uint64))
     return h
+
+
+def run_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """A 63-bit seed for the global random generators of a run's epoch on one rank, a pure function of the three.
+
+    Seeding the generators from this at every epoch start makes training 2 + 2 epochs (resumed) draw the same
+    augmentation and dropout randomness as 4 epochs in one go, whatever ran in between (validation, saving).
+    """
+    key = hash_keys(int(seed) & 0xFFFFFFFFFFFFFFFF, _TAG_RUN_SEED, int(epoch), int(rank))
+    return int(key >> np.uint64(1))
 
 
 def epoch_rng(seed: int, epoch: int, kind: str) -> np.random.Generator:
@@ -201,13 +211,18 @@ def instance_balanced_plan(num_samples_data: int, length: int, seed: int, epoch:
 
 
 def class_balanced_plan(index: ClassIndex, length: int, seed: int, epoch: int, num_samples_cls: int = 4) -> np.ndarray:
-    """ClassAwareSampler stream, items [epoch*length, (epoch+1)*length)."""
+    """ClassAwareSampler plan of one epoch: ``length`` items from blocks [epoch G, (epoch + 1) G), G = ceil(L / k).
+
+    Every epoch starts a fresh block of ``k = num_samples_cls`` items, as the official ``__iter__`` does; a block cut
+    short by the end of an epoch still advances its class's item list by k (the official ``zip`` draws all k items).
+    """
     _require_nonempty(index, 'ClassBalancedSampler')
     if num_samples_cls < 1:
         raise ValueError(f'num_samples_cls must be >= 1, got {num_samples_cls}')
-    t = np.arange(epoch * length, (epoch + 1) * length, dtype=np.int64)
-    group = t // num_samples_cls
-    j = t - group * num_samples_cls
+    blocks = -(-length // num_samples_cls)  # blocks started per epoch
+    t = np.arange(length, dtype=np.int64)
+    group = epoch * blocks + t // num_samples_cls
+    j = t % num_samples_cls
     classes = cyclic_class_sequence(index.num_classes, group, seed)
     visit = group // index.num_classes  # each pass visits every class once: the pass index is the class's visit count
     return cyclic_items(index, classes, visit * num_samples_cls + j, seed)

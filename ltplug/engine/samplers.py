@@ -20,12 +20,14 @@ instead: it is LVIS-style oversampling, a different distribution.
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sized
 
 import numpy as np
+import torch
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.logging import MessageHub
-from mmengine.registry import DATA_SAMPLERS
+from mmengine.registry import DATA_SAMPLERS, FUNCTIONS
 from torch.utils.data import Sampler
 
 from ltplug.core import sampling
@@ -63,8 +65,16 @@ class _PlanSampler(Sampler):
         if labels.size != len(self.dataset):
             raise ValueError(f'{type(self).__name__}: the data set has {len(self.dataset)} samples but '
                              f'{labels.size} labels')
+        num_classes = self.num_classes
+        if num_classes is None:  # the data set's declared classes: an empty last class must not vanish
+            classes = (getattr(self.dataset, 'metainfo', None) or {}).get('classes')
+            if not classes:
+                raise ValueError(f'{type(self).__name__}: {type(self.dataset).__name__} declares no classes '
+                                 '(metainfo["classes"]), so a class without samples cannot be told apart from no '
+                                 'class; set sampler=dict(..., num_classes=C)')
+            num_classes = len(classes)
         try:
-            return sampling.build_class_index(labels, self.num_classes)
+            return sampling.build_class_index(labels, num_classes)
         except ValueError as e:
             raise ValueError(f'{type(self).__name__} on {type(self.dataset).__name__}: {e}') from e
 
@@ -104,7 +114,8 @@ class ClassBalancedSampler(_PlanSampler):
     """Official ``ClassAwareSampler``: shuffled class cycle, ``num_samples_cls`` consecutive items per visited class.
 
     A batch of B therefore holds B / num_samples_cls classes. The class cycle and each class's item cycle continue
-    across epochs as one stream (as the official persistent iterators do); epoch e is items [e L, (e + 1) L).
+    across epochs (as the official persistent iterators do) and every epoch starts a new block (as the official
+    ``__iter__`` does), also when the epoch length is not a multiple of ``num_samples_cls``.
     """
 
     def __init__(self, dataset: Sized, num_samples_cls: int = 4, **kwargs) -> None:
@@ -178,3 +189,24 @@ class ProgressivelyBalancedSampler(_PlanSampler):
 
     def build_plan(self, epoch: int, length: int) -> np.ndarray:
         return sampling.progressive_plan(self.index, length, self.seed, epoch, self.num_epochs)
+
+
+def seed_global_generators(seed: int) -> None:
+    """Seed python's, numpy's and torch's global generators (all devices) from one integer."""
+    random.seed(seed)
+    np.random.seed(seed % (1 << 32))
+    torch.manual_seed(seed)
+
+
+@FUNCTIONS.register_module(name='ltplug_seeded_worker_init')
+def seeded_worker_init(worker_id: int) -> None:
+    """Dataloader ``worker_init_fn``: seed a worker's python / numpy generators from its torch seed.
+
+    torch seeds each worker with a base seed drawn from the main process's generator when the epoch's iterator is
+    created (+ the worker id); with the main generator seeded per epoch (``ltplug.core.sampling.run_seed``) the workers'
+    augmentation then differs between epochs and is the same after a resume. (mmengine's default seeds every worker
+    identically at every epoch.)
+    """
+    seed = torch.initial_seed()
+    random.seed(seed)
+    np.random.seed(seed % (1 << 32))

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -82,7 +83,8 @@ def test_extract_features_uses_test_transforms_in_order(features, stage1):
 @pytest.fixture
 def synthetic(tmp_path) -> dict:
     """A feature file + matching stage-1 checkpoint where tau changes the decisions (class norms 3 ... 0.5)."""
-    shared = load_tool('_shared')
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import _common as shared
     rng = np.random.default_rng(0)
     counts = np.array([120, 85, 61, 44, 31, 22, 15, 11, 8, 6])
     directions = rng.normal(size=(10, 64))

@@ -38,8 +38,12 @@ def test_instance_balanced_is_a_permutation_and_chains():
 
 
 # ---------------------------------------------------------------- class-balanced (ClassAwareSampler)
-def naive_class_aware_stream(counts_order, num_classes, seed, length, k=4):
-    """Step-by-step reference of the official iterators, with the same per-pass shuffles (hash keys + argsort)."""
+def naive_class_aware_epochs(counts_order, num_classes, seed, length, epochs, k=4):
+    """Step-by-step reference of the official ClassAwareSampler over several epochs, with the same per-pass shuffles.
+
+    The class and item iterators persist across epochs; each epoch is a fresh ``class_aware_sample_generator`` (block
+    position j back to 0) stopped after ``length`` items; a block draws all k items of its class when it starts.
+    """
     class_members = [counts_order.order[counts_order.starts[c]:counts_order.starts[c] + counts_order.counts[c]]
                      for c in range(num_classes)]
 
@@ -50,27 +54,47 @@ def naive_class_aware_stream(counts_order, num_classes, seed, length, k=4):
         n = class_members[c].size
         return np.argsort(S.hash_keys(seed, S._TAG_ITEM_CYCLE, c, q, np.arange(n)), kind='stable')
 
-    out = []
     class_pos = [0] * num_classes
     g = 0
-    while len(out) < length:
-        p, s = divmod(g, num_classes)
-        c = int(class_pass(p)[s])
-        for _ in range(k):  # k consecutive items of the class's own cyclic list
-            n = class_members[c].size
-            q, r = divmod(class_pos[c], n)
-            out.append(int(class_members[c][item_pass(c, q)[r]]))
-            class_pos[c] += 1
-        g += 1
-    return np.array(out[:length])
+    plans = []
+    for _ in range(epochs):
+        out: list[int] = []
+        while len(out) < length:  # a new generator: the epoch starts a new block
+            p, s = divmod(g, num_classes)
+            c = int(class_pass(p)[s])
+            block = []
+            for _ in range(k):  # the official zip pulls k consecutive items of the class's own cyclic list
+                n = class_members[c].size
+                q, r = divmod(class_pos[c], n)
+                block.append(int(class_members[c][item_pass(c, q)[r]]))
+                class_pos[c] += 1
+            g += 1
+            out.extend(block[:length - len(out)])
+        plans.append(np.array(out))
+    return plans
 
 
-def test_class_balanced_matches_the_step_by_step_reference():
-    length = 3 * 4 * len(COUNTS) + 6  # crosses class passes and short-class item passes, not a multiple of 4
-    ref = naive_class_aware_stream(INDEX, len(COUNTS), seed=5, length=3 * length)
+@pytest.mark.parametrize('length', [3 * 4 * len(COUNTS) + 6, 3 * 4 * len(COUNTS) + 8])
+def test_class_balanced_matches_the_step_by_step_reference(length):
+    """Epoch lengths not a multiple of k (the last block is cut, the next epoch starts a new one) and a multiple."""
+    ref = naive_class_aware_epochs(INDEX, len(COUNTS), seed=5, length=length, epochs=3)
     for epoch in range(3):
         plan = S.class_balanced_plan(INDEX, length, seed=5, epoch=epoch)
-        assert np.array_equal(plan, ref[epoch * length:(epoch + 1) * length])
+        assert np.array_equal(plan, ref[epoch])
+
+
+def test_class_balanced_every_epoch_starts_a_block():
+    """Issue 12 item 8: with L % k != 0 each epoch's first k items are one class (the official restart)."""
+    k, length = 4, 4 * 25 + 2
+    for epoch in range(6):
+        first = LABELS[S.class_balanced_plan(INDEX, length, seed=3, epoch=epoch)[:k]]
+        assert np.all(first == first[0]), (epoch, first)
+
+
+def test_run_seed_is_a_function_of_seed_epoch_rank():
+    seeds = {S.run_seed(s, e, r) for s in (0, 1) for e in range(4) for r in range(2)}
+    assert len(seeds) == 16 and all(0 <= x < 2 ** 63 for x in seeds)
+    assert S.run_seed(7, 3, 1) == S.run_seed(7, 3, 1)
 
 
 def test_class_balanced_structure():

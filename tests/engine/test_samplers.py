@@ -101,6 +101,38 @@ def test_bad_configs_fail_clearly():
         build(dict(type='ClassBalancedSampler'), sub)
 
 
+@pytest.mark.parametrize('cfg', SAMPLERS[1:], ids=lambda c: c['type'])
+def test_an_empty_last_class_is_caught(cfg):
+    """Issue 16.5: the number of classes is the data set's, not max(label) + 1, so an empty last class is an error."""
+    ds = digits()
+    sub = ds.get_subset([i for i, lab in enumerate(dataset_labels(ds)) if lab != 9])
+    if cfg['type'] in ('ClassBalancedSampler', 'ProgressivelyBalancedSampler'):
+        with pytest.raises(ValueError, match=r'no training samples.*\[9\]'):
+            build(cfg, sub)
+    else:  # i.i.d. power sampling gives an empty class probability 0: it runs, over the true 10 classes
+        s = build(cfg, sub)
+        assert s.index.num_classes == 10 and s.index.counts[9] == 0
+
+
+def test_a_data_set_without_classes_needs_num_classes():
+    """Without metainfo classes an empty last class cannot be seen: the sampler asks for num_classes."""
+    class Bare(torch.utils.data.Dataset):
+        metainfo: dict = {}
+
+        def __len__(self):
+            return 6
+
+        def get_gt_labels(self):
+            return np.array([0, 0, 1, 1, 2, 2])
+
+    with pytest.raises(ValueError, match='declares no classes.*num_classes=C'):
+        build(dict(type='ClassBalancedSampler'), Bare())
+    s = build(dict(type='ClassBalancedSampler', num_classes=3), Bare())
+    assert s.index.num_classes == 3
+    with pytest.raises(ValueError, match=r'no training samples.*\[3\]'):
+        build(dict(type='ClassBalancedSampler', num_classes=4), Bare())
+
+
 # ---------------------------------------------------------------- distributed
 DIST_CFGS = [dict(type='ClassBalancedSampler'), dict(type='InstanceBalancedSampler'),
              dict(type='ProgressivelyBalancedSampler', num_epochs=4, block_size=4)]

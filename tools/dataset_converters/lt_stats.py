@@ -14,22 +14,26 @@ class-count file (one integer per line, line i = class i), e.g.
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import DEFAULT_SHOT_THRESHOLDS, REPO, check_new_file, shot_thresholds  # noqa: E402
+
+# the data set config whose evaluator sets the digits shot thresholds (scaled to its n_max = 120)
+DIGITS_CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'digits_lt.py')
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument('--many-thr', type=int, default=100, help='many-shot: more than this many images (100)')
-    common.add_argument('--few-thr', type=int, default=20, help='few-shot: fewer than this many images (20)')
+    common.add_argument('--many-thr', type=int, default=None,
+                        help='many-shot: more than this many images (default 100; digits: its evaluator\'s 50)')
+    common.add_argument('--few-thr', type=int, default=None,
+                        help='few-shot: fewer than this many images (default 20; digits: its evaluator\'s 20)')
     common.add_argument('--out', help='write the class-count file here (one integer per line)')
+    common.add_argument('--force', action='store_true', help='overwrite --out if it exists')
     common.add_argument('--per-class', action='store_true', help='print every class count')
     common.add_argument('--allow-empty', action='store_true',
                         help='write the count file even if some class has no image (heads and losses reject it)')
@@ -119,8 +123,21 @@ def report(counts: np.ndarray, source: str, many_thr: int, few_thr: int, per_cla
     return '\n'.join(out)
 
 
+def thresholds(args: argparse.Namespace) -> tuple[int, int]:
+    """The command line, else (digits) the thresholds of the digits evaluator, else the papers' 100 / 20."""
+    if args.source == 'digits':
+        from mmengine.config import Config
+
+        return shot_thresholds(Config.fromfile(DIGITS_CONFIG), args.many_thr, args.few_thr)
+    return (args.many_thr if args.many_thr is not None else DEFAULT_SHOT_THRESHOLDS[0],
+            args.few_thr if args.few_thr is not None else DEFAULT_SHOT_THRESHOLDS[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.many_thr, args.few_thr = thresholds(args)
+    if args.out:
+        check_new_file(args.out, args.force, '--out')
     if args.few_thr > args.many_thr + 1:
         print(f'error: --few-thr {args.few_thr} must be <= --many-thr + 1', file=sys.stderr)
         return 2
@@ -138,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f'error: not writing {args.out}: classes without images make log priors / class-balanced sampling '
                   'undefined (fix --num-classes or the list, or pass --allow-empty)', file=sys.stderr)
             return 1
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             f.write(''.join(f'{int(n)}\n' for n in counts))
         print(f'class counts written to {args.out} ({counts.size} lines)')

@@ -19,18 +19,19 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _shared import (  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import (  # noqa: E402
     SPLITS,
     ToolError,
     build_model,
-    check_writable,
-    extract,
-    load_config,
+    check_new_file,
+    extract_features,
     now,
+    parse_cfg_options,
     plain_split_loader,
+    read_config,
     save_features,
-    thresholds_from_config,
+    shot_thresholds,
     train_class_counts,
 )
 
@@ -49,29 +50,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_cfg_options(options: list[str] | None) -> dict | None:
-    if not options:
-        return None
-    from mmengine.config import DictAction
-
-    namespace = argparse.Namespace()
-    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, namespace, options)
-    return namespace.cfg_options
-
-
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
     if not args.out.endswith('.npz'):
         raise ToolError(f'--out must be an .npz file, got {args.out}')
-    check_writable(args.out, args.force, '--out')
-    cfg = load_config(args.config, parse_cfg_options(args.cfg_options))
-    model = build_model(cfg, args.checkpoint, args.device)
+    check_new_file(args.out, args.force, '--out', protected=(args.checkpoint, args.config))
+    cfg = read_config(args.config, parse_cfg_options(args.cfg_options))
+    model, _ = build_model(cfg, args.checkpoint, args.device)
     num_classes = getattr(model.head, 'num_classes', None)
     arrays, feat_dim = {}, None
     for split in dict.fromkeys(args.splits):
         loader = plain_split_loader(cfg, split, args.batch_size)
         print(f'extracting {split}: {len(loader.dataset)} samples', flush=True)
-        feats, labels = extract(model, loader, args.device)
+        feats, labels = extract_features(model, loader, log_every=50)
         arrays[f'{split}_feats'], arrays[f'{split}_labels'] = feats, labels
         feat_dim = feats.shape[1]
         if num_classes is None:
@@ -88,7 +79,7 @@ def main(argv: list[str] | None = None) -> str:
         arrays['fc_weight'] = fc.weight.detach().float().cpu().numpy()
         if getattr(fc, 'bias', None) is not None:
             arrays['fc_bias'] = fc.bias.detach().float().cpu().numpy()
-    many_thr, few_thr = thresholds_from_config(cfg, None, None)
+    many_thr, few_thr = shot_thresholds(cfg)
     meta = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint), date=now(),
                 num_classes=int(num_classes), feat_dim=int(feat_dim),
                 head=type(model.head).__name__, many_thr=many_thr, few_thr=few_thr)

@@ -21,21 +21,21 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _shared import (  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import (  # noqa: E402
     FeatureFile,
     ToolError,
     build_model,
-    check_writable,
+    check_new_file,
     config_header,
-    extract,
+    extract_features,
     format_table,
-    load_config,
     now,
     plain_split_loader,
+    read_config,
     read_state_dict,
     shot_row,
-    thresholds_from_config,
+    shot_thresholds,
     train_class_counts,
 )
 
@@ -62,16 +62,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    check_writable(args.out_checkpoint, args.force, '--out-checkpoint')
+    check_new_file(args.out_checkpoint, args.force, '--out-checkpoint', protected=(args.checkpoint,))
     if args.out_config:
         if not args.out_config.endswith('.py'):
             raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
-        check_writable(args.out_config, args.force, '--out-config')
+        check_new_file(args.out_config, args.force, '--out-config', protected=(args.config,))
     import torch
 
     from ltplug.core.decoupled import FEAT_TYPES, ncm_centroids, ncm_scores
 
-    cfg = load_config(args.config)
+    cfg = read_config(args.config)
     state, _ = read_state_dict(args.checkpoint)
     splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if args.features:
@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> dict:
         if 'train' not in splits:
             raise ToolError(f'{args.features} has no train split to fit the centroids on')
     else:
-        model = build_model(cfg, args.checkpoint, args.device)
+        model, _ = build_model(cfg, args.checkpoint, args.device)
         for s in ('train', 'val', 'test') if args.report else ('train',):
             if s != 'train' and cfg.get(f'{s}_dataloader', None) is None:
                 continue
             loader = plain_split_loader(cfg, s, args.batch_size)
             print(f'extracting {s}: {len(loader.dataset)} samples', flush=True)
-            splits[s] = extract(model, loader, args.device)
+            splits[s] = extract_features(model, loader, log_every=50)
         num_classes = getattr(model.head, 'num_classes', int(splits['train'][1].max()) + 1)
         counts = train_class_counts(cfg, num_classes)
     num_classes = int(counts.size)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
           f'dist_type={args.dist_type}) from {labels.size} training features')
 
     result = dict(num_classes=num_classes, in_channels=int(feats.shape[1]))
-    many_thr, few_thr = thresholds_from_config(cfg, args.many_thr, args.few_thr)
+    many_thr, few_thr = shot_thresholds(cfg, args.many_thr, args.few_thr)
     report = []
     for s in ('val', 'test'):
         if s in splits:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.save({'state_dict': new_state, 'meta': meta}, args.out_checkpoint)
     print(f'wrote {args.out_checkpoint}')
     if args.out_config:
-        text = config_header('fit_ncm.py', args.config, [
+        text = config_header('tools/decoupling/fit_ncm.py', args.config, [
             f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.',
             f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])
         text += ('model = dict(head=dict(_delete_=True, type=\'NCMClsHead\', '

@@ -20,18 +20,19 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _shared import (  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import (  # noqa: E402
+    DEFAULT_SHOT_THRESHOLDS,
     FeatureFile,
     ToolError,
-    check_writable,
+    check_new_file,
     config_header,
     format_table,
-    load_config,
     now,
+    read_config,
     read_state_dict,
     shot_row,
-    thresholds_from_config,
+    shot_thresholds,
 )
 
 
@@ -51,12 +52,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def shot_thresholds(args: argparse.Namespace, cfg, ff: FeatureFile) -> tuple[int, int]:
+def thresholds_for(args: argparse.Namespace, cfg, ff: FeatureFile) -> tuple[int, int]:
     """The command line, else the config's evaluator, else those recorded in the feature file, else 100 / 20."""
     if cfg is not None:
-        return thresholds_from_config(cfg, args.many_thr, args.few_thr)
-    return (args.many_thr if args.many_thr is not None else int(ff.meta.get('many_thr', 100)),
-            args.few_thr if args.few_thr is not None else int(ff.meta.get('few_thr', 20)))
+        return shot_thresholds(cfg, args.many_thr, args.few_thr)
+    return (args.many_thr if args.many_thr is not None else int(ff.meta.get('many_thr', DEFAULT_SHOT_THRESHOLDS[0])),
+            args.few_thr if args.few_thr is not None else int(ff.meta.get('few_thr', DEFAULT_SHOT_THRESHOLDS[1])))
 
 
 def taus_from_arg(spec: str) -> tuple[float, ...]:
@@ -92,8 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out_config:  # fail before any work
         if not args.out_config.endswith('.py'):
             raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
-        check_writable(args.out_config, args.force, '--out-config')
-        check_writable(args.out_checkpoint, args.force, '--out-checkpoint')
+        check_new_file(args.out_config, args.force, '--out-config')
+        check_new_file(args.out_checkpoint, args.force, '--out-checkpoint', protected=(args.features,))
     taus = taus_from_arg(args.taus)
     ff = FeatureFile(args.features)
     config = args.config or ff.meta.get('config')
@@ -102,8 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out_config or args.config:
         if not config or not osp.isfile(config):
             raise ToolError(f'stage-1 config not found: {config!r} (pass --config)')
-        cfg = load_config(config)
-    many_thr, few_thr = shot_thresholds(args, cfg, ff)
+        cfg = read_config(config)
+    many_thr, few_thr = thresholds_for(args, cfg, ff)
 
     state = None
     if args.out_config or 'fc_weight' not in ff.arrays:
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
                                    source_checkpoint=osp.abspath(checkpoint), date=now(),
                                    table=json.dumps({f'{t:g}': r for t, r in zip(taus, rows)})))
         torch.save({'state_dict': state, 'meta': meta}, args.out_checkpoint)
-        text = config_header('tau_sweep.py', config, [
+        text = config_header('tools/decoupling/tau_sweep.py', config, [
             f'tau = {tau:g} chosen on the {args.select_split} split ({args.select_split} all top-1 '
             f'{rows[best]["all"]:.2f}) from {osp.abspath(args.features)}.',
             f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])

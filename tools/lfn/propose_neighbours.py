@@ -23,13 +23,12 @@ import os
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import ToolError, build_model, check_new_file, read_config, shot_thresholds  # noqa: E402
 
 
 def fail(message: str) -> None:
-    raise SystemExit(f'error: {message}')
+    raise ToolError(message)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,18 +63,6 @@ def _unwrap(ds_cfg: dict) -> dict:
     return ds_cfg
 
 
-def _thresholds(cfg, many: int | None, few: int | None) -> tuple[int, int]:
-    ev = cfg.get('val_evaluator', None)
-    evs = ev if isinstance(ev, (list, tuple)) else [ev] if ev else []
-    found: dict[str, int] = {}
-    for e in evs:
-        for key in ('many_thr', 'few_thr'):
-            if isinstance(e, dict) and key in e:
-                found.setdefault(key, int(e[key]))
-    return (many if many is not None else found.get('many_thr', 100),
-            few if few is not None else found.get('few_thr', 20))
-
-
 def extract(model, dataset, batch_size: int, device: str):
     """(features (N, d) float64, labels (N,)) of a data set through the model's ``pre_logits`` (GAP if spatial)."""
     import torch
@@ -103,21 +90,16 @@ def main(argv: list[str] | None = None) -> None:
             fail(f'{what} {path}: only local files (nothing downloads)')
         if not osp.isfile(path):
             fail(f'{what} not found: {path}')
-    if osp.exists(args.out) and not args.force:
-        fail(f'{args.out} exists; pass --force to overwrite it')
+    check_new_file(args.out, args.force, '--out', protected=(args.config, args.checkpoint))
 
     import numpy as np
     from mmengine.config import Config
-    from mmengine.model.utils import revert_sync_batchnorm
-    from mmengine.registry import DATASETS, MODELS, init_default_scope
-    from mmengine.runner import load_checkpoint
+    from mmengine.registry import DATASETS
 
-    import ltplug  # noqa: F401
     from ltplug.core.neighbour import class_prototypes, propose_neighbours
     from ltplug.core.shot_metrics import SPLIT_NAMES, shot_split
 
-    cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    cfg = read_config(args.config)
     pool_src = args.pool_config or args.config
     if args.pool_config is not None:
         if not osp.isfile(args.pool_config):
@@ -143,12 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     n_tgt = len(target_set.metainfo.get('classes') or []) or int(target_set.get_gt_labels().max()) + 1
     n_pool = len(pool_set.metainfo.get('classes') or []) or int(pool_set.get_gt_labels().max()) + 1
 
-    model_cfg = copy.deepcopy(cfg.model)
-    if cfg.get('data_preprocessor', None) is not None:
-        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
-    model = revert_sync_batchnorm(MODELS.build(model_cfg))
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False, logger='silent')
-    model = model.to(args.device).eval()
+    model, _ = build_model(cfg, args.checkpoint, args.device)
 
     t_feats, t_labels = extract(model, target_set, args.batch_size, args.device)
     p_feats, p_labels = extract(model, pool_set, args.batch_size, args.device)
@@ -158,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         fail(str(e))
     counts = np.bincount(t_labels.numpy(), minlength=n_tgt)
-    many_thr, few_thr = _thresholds(cfg, args.many_thr, args.few_thr)
+    many_thr, few_thr = shot_thresholds(cfg, args.many_thr, args.few_thr)
     try:
         nmap, sim = propose_neighbours(t_protos, p_protos, counts, tuple(args.band), args.num_neighbours,
                                        many_thr, few_thr, args.exclusive)
@@ -175,7 +152,6 @@ def main(argv: list[str] | None = None) -> None:
         exclusive=bool(args.exclusive), config=args.config, checkpoint=args.checkpoint,
         pool={k: v for k, v in pool_cfg.items() if k != 'pipeline'},
         created=datetime.datetime.now().isoformat(timespec='seconds'))
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(out, f, indent=1, default=str)

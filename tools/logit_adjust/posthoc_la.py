@@ -20,9 +20,9 @@ import os.path as osp
 import sys
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path[:0] = [TOOLS, osp.join(TOOLS, 'vmf')]  # the shared tool helpers
+sys.path[:0] = [TOOLS]  # the shared tool helpers
 import _posthoc_sweep as ps  # noqa: E402
-from _vmf_common import add_common_args, load_model, shot_thresholds  # noqa: E402
+from _common import add_common_args, build_model, load_config, shot_thresholds  # noqa: E402
 
 DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
@@ -69,7 +69,8 @@ def training_counts(cfg, args, num_classes: int):
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     out = ps.checked_outputs(args, '_la.pth')
-    cfg, model, ckpt = load_model(args)
+    cfg = load_config(args)
+    model, ckpt = build_model(cfg, args.checkpoint)
     if not hasattr(model, 'head'):
         sys.exit('error: tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
     layer_name, layer = find_bias_layer(model.head)

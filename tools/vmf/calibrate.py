@@ -18,16 +18,20 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _vmf_common import (  # noqa: E402
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import (  # noqa: E402
+    ToolError,
     add_common_args,
+    build_model,
     check_new_file,
-    class_counts_for,
     extract_features,
-    load_model,
-    op_description,
+    load_config,
+    plain_split_loader,
     shot_thresholds,
     single_vmf_classifier,
+    train_class_counts,
 )
 
 DEFAULT_ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
@@ -56,9 +60,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def op_description(classifier) -> str:
+    """What the calibration statistics op of this classifier are (for the printed report)."""
+    from ltplug.core.vmf import OP_SOURCES
+
+    if int(classifier.op_source) == OP_SOURCES.index('icd'):
+        return 'op = ICD overlap row means of the last training step'
+    if classifier.op_fallback == 'overlap':
+        return 'op = overlap row means of the final weights (fallback without ICD)'
+    return 'op = b(kappa) of the last training step (official fallback without ICD)'
+
+
+def class_counts_for(cfg, classifier) -> np.ndarray:
+    """Training counts: the classifier's buffer (saved with the checkpoint), else the config's train set."""
+    counts = classifier.class_counts.cpu().numpy()
+    if (counts > 0).all():
+        return counts.astype(np.int64)
+    return train_class_counts(cfg, classifier.num_classes)
+
+
 def sweep(classifier, feats, labels, counts, alphas, many_thr: int, few_thr: int) -> list[dict]:
     """Many / medium / few / all accuracy (percent) for every alpha, from the same features."""
-    import numpy as np
     import torch
 
     from ltplug.core import shot_metrics
@@ -96,21 +118,25 @@ def choose(rows: list[dict], column: str) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    import torch
+
     out = args.out or osp.splitext(args.checkpoint)[0] + '_vmf-calib.pth'
     if not args.no_save:
-        check_new_file(out, args.force, protected=(args.checkpoint,))
+        check_new_file(out, args.force, '--out', protected=(args.checkpoint,))
     if args.json:
-        check_new_file(args.json, args.force, protected=(args.checkpoint, out))
-    cfg, model, ckpt = load_model(args)
+        check_new_file(args.json, args.force, '--json', protected=(args.checkpoint, out))
+    cfg = load_config(args)
+    model, ckpt = build_model(cfg, args.checkpoint)
     name, classifier = single_vmf_classifier(model, 'tools/vmf/calibrate.py')
     counts = class_counts_for(cfg, classifier)
     many_thr, few_thr = shot_thresholds(cfg)
-    feats, labels = extract_features(cfg, model, classifier, args.split, args.max_batches)
+    feats, labels = extract_features(model, plain_split_loader(cfg, args.split), classifier, args.max_batches)
+    feats = torch.from_numpy(feats)
     classifier.eval()
     try:
         rows = sweep(classifier, feats, labels, counts, args.alphas, many_thr, few_thr)
     except ValueError as e:
-        sys.exit(f'error: {e}')
+        raise ToolError(str(e)) from None
     chosen = choose(rows, args.select)
     print(f'vMF calibration sweep on the {args.split} split ({len(labels)} images; many > {many_thr}, few < {few_thr} '
           f'training images; {op_description(classifier)}; best by {args.select!r}):')
@@ -122,13 +148,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.no_save:
         return result
 
-    import torch
     classifier.calibrate(chosen)
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     prefix = f'{name}.' if name else ''
     for key, value in classifier.calibration_state().items():
         if prefix + key not in state:
-            sys.exit(f'error: the checkpoint has no {prefix + key}; was it saved from this model?')
+            raise ToolError(f'the checkpoint has no {prefix + key}; was it saved from this model?')
         state[prefix + key] = value.to(state[prefix + key].dtype)
     if not isinstance(ckpt.get('meta'), dict):
         ckpt['meta'] = {}

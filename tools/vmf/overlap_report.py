@@ -20,9 +20,8 @@ import sys
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import ToolError, read_state_dict  # noqa: E402
 
 HEATMAP_MAX_CLASSES = 100
 
@@ -46,10 +45,10 @@ def find_prefix(state: dict, prefix: str | None) -> str:
                    and all(f'{k[:-len(".kappa")]}.{s}' in state for s in ('weight', 'op', 'op_source', 'bias')))
     if prefix is not None:
         if prefix not in cands:
-            sys.exit(f'error: no vMF classifier at --prefix {prefix!r} in the checkpoint (found: {cands})')
+            raise ToolError(f'no vMF classifier at --prefix {prefix!r} in the checkpoint (found: {cands})')
         return prefix
     if len(cands) != 1:
-        sys.exit(f'error: expected one vMF classifier in the checkpoint, found {cands}; pick one with --prefix')
+        raise ToolError(f'expected one vMF classifier in the checkpoint, found {cands}; pick one with --prefix')
     return cands[0]
 
 
@@ -70,27 +69,23 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint not found: {args.checkpoint}')
     import torch
 
-    import ltplug  # noqa: F401  (torch.load allow-list for OpenMMLab checkpoints)
     from ltplug.core.vmf import OP_SOURCES, overlap_matrix
 
-    ckpt = torch.load(args.checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    state, meta = read_state_dict(args.checkpoint)
     prefix = find_prefix(state, args.prefix)
     weight, kappa = state[f'{prefix}.weight'], state[f'{prefix}.kappa']
     c = weight.shape[0]
     counts = state.get(f'{prefix}.class_counts')
     counts = counts.numpy().astype(np.int64) if counts is not None else np.zeros(c, np.int64)
-    names = list(((ckpt.get('meta') or {}).get('dataset_meta') or {}).get('classes') or [])
+    names = list((meta.get('dataset_meta') or {}).get('classes') or [])
     if len(names) != c:
         names = [str(i) for i in range(c)]
     out_dir = args.out_dir or osp.join(osp.dirname(osp.abspath(args.checkpoint)),
                                        f'overlap_report_{osp.splitext(osp.basename(args.checkpoint))[0]}')
     if osp.exists(out_dir) and os.listdir(out_dir) and not args.force:
-        sys.exit(f'error: {out_dir} exists and is not empty; pass --out-dir or --force')
+        raise ToolError(f'{out_dir} exists and is not empty; pass --out-dir or --force')
     os.makedirs(out_dir, exist_ok=True)
 
     dtype = torch.float64 if c <= 4096 else torch.float32  # 8142 classes: 265 MB in float32
