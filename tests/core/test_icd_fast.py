@@ -1,0 +1,113 @@
+"""The blocked symmetric ICD kernel (ltplug.core.overlap_fast) against the plain formula.
+
+Reference: ``icd_loss(overlap_matrix(w, k))`` / ``overlap_row_mean`` with torch autograd through every entry (the
+path the official ``get_overlap`` follows), in float64. Tolerances: values rel 1e-12, gradients rel 1e-10 (the
+issue's bound), i.e. round-off only.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ltplug.core.overlap_fast import icd_blocks
+from ltplug.core.vmf import icd_loss, icd_loss_and_op, overlap_matrix, overlap_row_mean
+
+
+def classes(c: int, d: int, seed: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(c, d, generator=g, dtype=dtype)
+    k = torch.rand(c, generator=g, dtype=dtype) * 40 + 2
+    return w, k
+
+
+def reference(w: torch.Tensor, k: torch.Tensor):
+    """(loss, op, dloss/dw, dloss/dk) by autograd through the dense overlap matrix."""
+    w1, k1 = w.clone().requires_grad_(), k.clone().requires_grad_()
+    o = overlap_matrix(w1, k1)
+    loss = icd_loss(o)
+    gw, gk = torch.autograd.grad(loss, (w1, k1))
+    return loss.detach(), overlap_row_mean(o).detach(), gw, gk
+
+
+def assert_close(x: torch.Tensor, ref: torch.Tensor, rtol: float) -> None:
+    """Relative to the largest entry of the reference (entries near 0 are not compared relative to themselves)."""
+    err = (x - ref).abs().max().item()
+    assert err <= rtol * ref.abs().max().item(), (err, ref.abs().max().item())
+
+
+@pytest.mark.parametrize('block', [None, 1, 2, 3, 5, 11, 64])
+def test_values_and_gradients_equal_dense_autograd(block):
+    """Every block size (1-row blocks, ragged last block, one dense block) gives the dense loss, op and gradients."""
+    w, k = classes(11, 7, seed=block or 0)
+    loss_ref, op_ref, gw_ref, gk_ref = reference(w, k)
+    w1, k1 = w.clone().requires_grad_(), k.clone().requires_grad_()
+    loss, op = icd_loss_and_op(w1, k1, chunk_rows=block)
+    assert not op.requires_grad
+    assert_close(loss.detach(), loss_ref, 1e-12)
+    assert_close(op, op_ref, 1e-12)
+    gw, gk = torch.autograd.grad(loss, (w1, k1))
+    assert_close(gw, gw_ref, 1e-10)
+    assert_close(gk, gk_ref, 1e-10)
+
+
+def test_gradcheck_small_c():
+    """Central differences through the hand-written backward (and the analytic Bessel gradients)."""
+    w, k = classes(6, 5, seed=7)
+    w.requires_grad_()
+    k.requires_grad_()
+    for block in (2, 6):
+        assert torch.autograd.gradcheck(lambda w_, k_, b=block: icd_loss_and_op(w_, k_, chunk_rows=b)[0], (w, k),
+                                        eps=1e-6, atol=1e-9)
+
+
+def test_partial_requires_grad_and_upstream_scale():
+    """Only weight, only kappa, and a scaled / composed loss (the upstream gradient multiplies the stored ones)."""
+    w, k = classes(9, 6, seed=3)
+    _, _, gw_ref, gk_ref = reference(w, k)
+    w1 = w.clone().requires_grad_()
+    (gw,) = torch.autograd.grad(icd_loss_and_op(w1, k, chunk_rows=4)[0] * 2.5, (w1,))
+    assert_close(gw, 2.5 * gw_ref, 1e-10)
+    k1 = k.clone().requires_grad_()
+    loss, _ = icd_loss_and_op(w, k1, chunk_rows=4)
+    (gk,) = torch.autograd.grad(loss * loss, (k1,))
+    assert_close(gk, 2 * loss.detach() * gk_ref, 1e-10)
+
+
+def test_no_grad_path_and_kernel_grads_match_formula():
+    """Under no_grad the kernel returns no gradients; icd_blocks' own gradients are those of autograd w.r.t. mu."""
+    w, k = classes(8, 4, seed=5)
+    with torch.no_grad():
+        loss, op = icd_loss_and_op(w, k)
+    loss_ref, op_ref, _, _ = reference(w, k)
+    assert_close(loss, loss_ref, 1e-12)
+    assert_close(op, op_ref, 1e-12)
+    mu = torch.nn.functional.normalize(w, dim=1).requires_grad_()
+    from ltplug.core.bessel import vmf_log_norm, vmf_mean_resultant
+    a, b = vmf_mean_resultant(k, 4), vmf_log_norm(k, 4)
+    a1, k1, b1 = (x.clone().requires_grad_() for x in (a, k, b))
+    kl = a1[:, None] * (k1[:, None] - k1[None, :] * (mu @ mu.t())) + b1[:, None] - b1[None, :]
+    dense = icd_loss(1.0 / (1.0 + kl))
+    ref = torch.autograd.grad(dense, (mu, a1, k1, b1))
+    _, _, grads = icd_blocks(mu.detach(), a, k, b, block=3, grad_mu=True, grad_vec=True)
+    for got, want in zip(grads, ref):
+        assert_close(got, want, 1e-10)
+
+
+def test_float32_matches_float64():
+    """Training runs in float32: the kernel's accumulations stay within float32 round-off of the float64 result."""
+    w, k = classes(300, 32, seed=11)
+    loss64, op64, gw64, gk64 = reference(w, k)
+    w1, k1 = w.float().requires_grad_(), k.float().requires_grad_()
+    loss, op = icd_loss_and_op(w1, k1, chunk_rows=64)
+    loss.backward()
+    assert_close(loss.detach().double(), loss64, 1e-5)
+    assert_close(op.double(), op64, 1e-5)
+    assert_close(w1.grad.double(), gw64, 1e-4)
+    assert_close(k1.grad.double(), gk64, 1e-4)
+
+
+def test_bad_chunk_rows():
+    w, k = classes(4, 3, seed=0)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match='chunk_rows'):
+            icd_loss_and_op(w, k, chunk_rows=bad)
