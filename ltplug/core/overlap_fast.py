@@ -27,6 +27,7 @@ __all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK']
 # Rows per block: 512 x 512 float32 tiles (1 MiB) stay in cache for the elementwise passes, and 512 x d x 512 products
 # still run near the GEMM peak. The triangle of blocks costs (1 + 1/n) / 2 of the full product for n blocks per side.
 DEFAULT_BLOCK = 512
+_EPS = 1e-12  # F.normalize's default eps
 
 
 def _directed_block(cos: torch.Tensor, e_row: torch.Tensor, b_col: torch.Tensor, a_row: torch.Tensor,
@@ -72,7 +73,9 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
 
     Returns ``(loss, op, grads)``: loss = sum_{i != j} O_ij / C^2 (0-dim), op_i = sum_j O_ij / C (diagonal included),
     grads = (dL/dmu or None, dL/da, dL/dk, dL/db) when ``grad_mu`` / ``grad_vec`` ask for them, else None.
-    Blocks of ``block`` rows; block >= C is one dense block.
+    Block-row I (``block`` rows) computes its panel c[I, I:] = mu_I mu[I:]^T with one product, then works on
+    block x block tiles of it; with ``grad_mu`` the tiles' S = H + H^T fill a panel of the same shape, which enters
+    dL/dmu through two products (rows I, and the transposed part for the rows below). block >= C: one dense block.
     """
     c = mu.shape[0]
     block = max(1, int(block))
@@ -82,40 +85,41 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
     want = grad_mu or grad_vec
     acc = {key: mu.new_zeros(c) for key in 'rqts'} if want else {}
     g_mu = torch.zeros_like(mu) if grad_mu else None
-    starts = list(range(0, c, block))
-    col = {}  # per block: (e, a, k, b) as (1, m) rows for the transposed direction, (m, 1) columns for the direct one
-    for st in starts:
-        sl = slice(st, min(c, st + block))
-        col[st] = (sl, e[sl, None], a[sl, None], k[sl, None], b[sl, None], e[None, sl], a[None, sl], k[None, sl],
-                   b[None, sl])
-    for bi, si in enumerate(starts):
-        sl_i, e_i, a_i, k_i, b_i, e_it, a_it, k_it, b_it = col[si]
+    for si in range(0, c, block):
+        ei = min(c, si + block)
+        sl_i = slice(si, ei)
+        e_i, a_i, k_i, b_i = e[sl_i, None], a[sl_i, None], k[sl_i, None], b[sl_i, None]
         mu_i = mu[sl_i]
-        for sj in starts[bi:]:
-            sl_j, _, _, _, _, e_jt, a_jt, k_jt, b_jt = col[sj]
-            mu_j = mu[sl_j]
-            cos = mu_i @ mu_j.t()
+        panel = mu_i @ mu[si:].t()  # c[I, I:]
+        s_panel = torch.empty_like(panel) if grad_mu else None
+        for sj in range(si, c, block):
+            sl_j = slice(sj, min(c, sj + block))
+            tile = slice(sj - si, sl_j.stop - si)
+            cos = panel[:, tile]
+            e_j, a_j, k_j, b_j = e[None, sl_j], a[None, sl_j], k[None, sl_j], b[None, sl_j]
             diagonal = sj == si
             # O_IJ: rows i in I, columns j in J
-            o, ak = _directed_block(cos, e_i, b_jt, a_i, k_jt)
+            o, ak = _directed_block(cos, e_i, b_j, a_i, k_j)
             row_sum[sl_i] += o.sum(dim=1)
             if diagonal:
                 diag_sum += o.diagonal().sum()
             else:
                 # O_JI read in cos's layout: entry (p, q) is O_{J_q, I_p}
-                o2, ak2 = _directed_block(cos, e_jt, b_i, a_jt, k_i)
+                o2, ak2 = _directed_block(cos, e_j, b_i, a_j, k_i)
                 row_sum[sl_j] += o2.sum(dim=0)
             if not want:
                 continue
-            h = _block_grads(o, ak, cos, a_i, k_jt, 0, diagonal, acc, sl_i, sl_j)
+            h = _block_grads(o, ak, cos, a_i, k_j, 0, diagonal, acc, sl_i, sl_j)
             if diagonal:
-                if grad_mu:
-                    g_mu[sl_i].addmm_(h + h.t(), mu_i)
-                continue
-            h.add_(_block_grads(o2, ak2, cos, a_jt, k_i, 1, False, acc, sl_j, sl_i))
+                h = h + h.t()
+            else:
+                h.add_(_block_grads(o2, ak2, cos, a_j, k_i, 1, False, acc, sl_j, sl_i))
             if grad_mu:
-                g_mu[sl_i].addmm_(h, mu_j)
-                g_mu[sl_j].addmm_(h.t(), mu_i)
+                s_panel[:, tile] = h
+        if grad_mu:
+            g_mu[sl_i].addmm_(s_panel, mu[si:])
+            if ei < c:
+                g_mu[ei:].addmm_(s_panel[:, ei - si:].t(), mu_i)
     scale = 1.0 / float(c * c)
     loss = (row_sum.sum() - diag_sum) * scale
     op = row_sum / c
@@ -126,23 +130,32 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
     return loss, op, grads
 
 
-class IcdFunction(torch.autograd.Function):
-    """(loss, op) = ICD of (mu, a, k, b) with the gradients computed in the forward pass (see the module docstring).
+def _normalize_backward(g_mu: torch.Tensor, mu: torch.Tensor, norm: torch.Tensor) -> torch.Tensor:
+    """dL/dw from dL/dmu for mu = w / max(|w|, eps) (F.normalize), in place on ``g_mu``: (g - mu (mu.g)) / |w|."""
+    proj = (g_mu * mu).sum(dim=1, keepdim=True)
+    proj.masked_fill_(norm <= _EPS, 0.0)  # below eps F.normalize divides by the constant eps: no projection
+    return g_mu.sub_(mu * proj).div_(norm.clamp_min(_EPS))
 
-    ``op`` is not differentiable. First-order only (``once_differentiable``).
+
+class IcdFunction(torch.autograd.Function):
+    """(loss, op) = ICD of (weight, a, k, b), mu = F.normalize(weight) inside, with every gradient computed in the
+    forward pass (see the module docstring). ``op`` is not differentiable. First-order only (``once_differentiable``).
     """
 
     @staticmethod
-    def forward(ctx, mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int):
+    def forward(ctx, weight: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int):
         need = ctx.needs_input_grad
+        norm = weight.norm(dim=1, keepdim=True)
+        mu = weight / norm.clamp_min(_EPS)
         loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]))
         ctx.mark_non_differentiable(op)
+        ctx.has_w = grads is not None and grads[0] is not None
         if grads is None:
             ctx.save_for_backward()
         else:
             g_mu, g_a, g_k, g_b = grads
-            ctx.has_mu = g_mu is not None
-            ctx.save_for_backward(*(([g_mu] if ctx.has_mu else []) + [g_a, g_k, g_b]))
+            head = [_normalize_backward(g_mu, mu, norm)] if ctx.has_w else []
+            ctx.save_for_backward(*head, g_a, g_k, g_b)
         return loss, op
 
     @staticmethod
@@ -151,7 +164,7 @@ class IcdFunction(torch.autograd.Function):
         saved = list(ctx.saved_tensors)
         if not saved:
             return None, None, None, None, None
-        g_mu = saved.pop(0) * grad_loss if ctx.has_mu else None
+        g_w = saved.pop(0) * grad_loss if ctx.has_w else None
         g_a, g_k, g_b = (x * grad_loss for x in saved)
         need = ctx.needs_input_grad
-        return g_mu, g_a if need[1] else None, g_k if need[2] else None, g_b if need[3] else None, None
+        return g_w, g_a if need[1] else None, g_k if need[2] else None, g_b if need[3] else None, None
