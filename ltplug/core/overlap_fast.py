@@ -30,24 +30,35 @@ DEFAULT_BLOCK = 512
 _EPS = 1e-12  # F.normalize's default eps
 
 
+class _Tiles:
+    """Reusable block x block buffers (out= targets), so the elementwise passes never allocate tile-sized tensors."""
+
+    def __init__(self, like: torch.Tensor, block: int, names: str) -> None:
+        self.buf = {name: like.new_empty(block * block) for name in names}
+
+    def __call__(self, name: str, n: int, m: int) -> torch.Tensor:
+        return self.buf[name][:n * m].view(n, m)
+
+
 def _directed_block(cos: torch.Tensor, e_row: torch.Tensor, b_col: torch.Tensor, a_row: torch.Tensor,
-                    k_col: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(O, a_row k_col) for one direction of a block, in ``cos``'s layout.
+                    k_col: torch.Tensor, o: torch.Tensor, ak: torch.Tensor) -> None:
+    """O and a_row k_col of one direction of a block, in ``cos``'s layout, written into ``o`` and ``ak``.
 
     O = 1 / ((e_row - b_col) - a_row k_col cos) with e = 1 + a k + b: the vectors are shaped (n, 1) / (1, m) so that the
     same code gives O_IJ (rows broadcast along dim 0) and O_JI read transposed (rows broadcast along dim 1).
     """
-    ak = a_row * k_col
-    o = (e_row - b_col).addcmul_(ak, cos, value=-1.0)
-    return o.reciprocal_(), ak
+    torch.mul(a_row, k_col, out=ak)
+    torch.sub(e_row, b_col, out=o)
+    o.addcmul_(ak, cos, value=-1.0).reciprocal_()
 
 
 def _block_grads(o: torch.Tensor, ak: torch.Tensor, cos: torch.Tensor, a_row: torch.Tensor, k_col: torch.Tensor,
-                 row_dim: int, diagonal: bool, acc: dict[str, torch.Tensor], rows: slice, cols: slice) -> torch.Tensor:
-    """Accumulate r, q, t, s of one direction (module docstring) and return its H tile (overwrites ``o``).
+                 row_dim: int, diagonal: bool, acc: dict[str, torch.Tensor], rows: slice, cols: slice,
+                 wc: torch.Tensor, h_out: torch.Tensor | None, add: bool) -> None:
+    """Accumulate r, q, t, s of one direction (module docstring) and write (``add``: add) its H tile into ``h_out``.
 
     ``row_dim`` is the dimension of ``o`` indexed by the overlap's first class i (0 for O_IJ, 1 for O_JI read
-    transposed); ``rows`` / ``cols`` are the class ranges of that first / second index.
+    transposed); ``rows`` / ``cols`` are the class ranges of that first / second index. Overwrites ``o`` with W.
     """
     w = o.square_()
     if diagonal:
@@ -55,7 +66,7 @@ def _block_grads(o: torch.Tensor, ak: torch.Tensor, cos: torch.Tensor, a_row: to
     col_dim = 1 - row_dim
     acc['r'][rows] += w.sum(dim=col_dim)
     acc['q'][cols] += w.sum(dim=row_dim)
-    wc = w * cos
+    torch.mul(w, cos, out=wc)
     k_vec, a_vec = k_col.reshape(-1), a_row.reshape(-1)
     if row_dim == 0:
         acc['t'][rows] += wc @ k_vec
@@ -63,11 +74,15 @@ def _block_grads(o: torch.Tensor, ak: torch.Tensor, cos: torch.Tensor, a_row: to
     else:
         acc['t'][rows] += k_vec @ wc
         acc['s'][cols] += wc @ a_vec
-    return w.mul_(ak)
+    if h_out is not None:
+        if add:
+            h_out.addcmul_(w, ak)
+        else:
+            torch.mul(w, ak, out=h_out)
 
 
 def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int = DEFAULT_BLOCK,
-               grad_mu: bool = False, grad_vec: bool = False):
+               grad_mu: bool = False, grad_vec: bool = False, scale_grad_mu: bool = True):
     """ICD loss, op vector and (optionally) the loss's gradients from normalised weights ``mu`` (C, d) and the
     per-class A_d(kappa) ``a``, raw kappa ``k``, log-normaliser ``b`` (C,) (all in ``mu``'s dtype).
 
@@ -76,15 +91,17 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
     Block-row I (``block`` rows) computes its panel c[I, I:] = mu_I mu[I:]^T with one product, then works on
     block x block tiles of it; with ``grad_mu`` the tiles' S = H + H^T fill a panel of the same shape, which enters
     dL/dmu through two products (rows I, and the transposed part for the rows below). block >= C: one dense block.
+    ``scale_grad_mu=False`` leaves dL/dmu multiplied by C^2 (the caller folds the 1 / C^2 into a later pass).
     """
     c = mu.shape[0]
-    block = max(1, int(block))
+    block = max(1, min(int(block), c))
     e = 1.0 + a * k + b
     row_sum = mu.new_zeros(c)
     diag_sum = mu.new_zeros(())
     want = grad_mu or grad_vec
     acc = {key: mu.new_zeros(c) for key in 'rqts'} if want else {}
-    g_mu = torch.zeros_like(mu) if grad_mu else None
+    g_mu = torch.empty_like(mu) if grad_mu else None  # the first panel writes every row (no zero fill)
+    tiles = _Tiles(mu, block, ('o', 'ak', 'o2', 'ak2', 'wc', 'h') if want else ('o', 'ak', 'o2', 'ak2'))
     for si in range(0, c, block):
         ei = min(c, si + block)
         sl_i = slice(si, ei)
@@ -96,50 +113,66 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
             sl_j = slice(sj, min(c, sj + block))
             tile = slice(sj - si, sl_j.stop - si)
             cos = panel[:, tile]
+            n, m = cos.shape
             e_j, a_j, k_j, b_j = e[None, sl_j], a[None, sl_j], k[None, sl_j], b[None, sl_j]
             diagonal = sj == si
             # O_IJ: rows i in I, columns j in J
-            o, ak = _directed_block(cos, e_i, b_j, a_i, k_j)
+            o, ak = tiles('o', n, m), tiles('ak', n, m)
+            _directed_block(cos, e_i, b_j, a_i, k_j, o, ak)
             row_sum[sl_i] += o.sum(dim=1)
             if diagonal:
                 diag_sum += o.diagonal().sum()
             else:
                 # O_JI read in cos's layout: entry (p, q) is O_{J_q, I_p}
-                o2, ak2 = _directed_block(cos, e_j, b_i, a_j, k_i)
+                o2, ak2 = tiles('o2', n, m), tiles('ak2', n, m)
+                _directed_block(cos, e_j, b_i, a_j, k_i, o2, ak2)
                 row_sum[sl_j] += o2.sum(dim=0)
             if not want:
                 continue
-            h = _block_grads(o, ak, cos, a_i, k_j, 0, diagonal, acc, sl_i, sl_j)
+            wc = tiles('wc', n, m)
+            s_tile = s_panel[:, tile] if grad_mu else None
             if diagonal:
-                h = h + h.t()
-            else:
-                h.add_(_block_grads(o2, ak2, cos, a_j, k_i, 1, False, acc, sl_j, sl_i))
-            if grad_mu:
-                s_panel[:, tile] = h
+                h = tiles('h', n, m) if grad_mu else None
+                _block_grads(o, ak, cos, a_i, k_j, 0, True, acc, sl_i, sl_j, wc, h, add=False)
+                if grad_mu:
+                    torch.add(h, h.t(), out=s_tile)
+                continue
+            _block_grads(o, ak, cos, a_i, k_j, 0, False, acc, sl_i, sl_j, wc, s_tile, add=False)
+            _block_grads(o2, ak2, cos, a_j, k_i, 1, False, acc, sl_j, sl_i, wc, s_tile, add=True)
         if grad_mu:
-            g_mu[sl_i].addmm_(s_panel, mu[si:])
-            if ei < c:
-                g_mu[ei:].addmm_(s_panel[:, ei - si:].t(), mu_i)
+            if si == 0:
+                torch.mm(s_panel, mu, out=g_mu[sl_i])
+                if ei < c:
+                    torch.mm(s_panel[:, ei:].t(), mu_i, out=g_mu[ei:])
+            else:
+                g_mu[sl_i].addmm_(s_panel, mu[si:])
+                if ei < c:
+                    g_mu[ei:].addmm_(s_panel[:, ei - si:].t(), mu_i)
     scale = 1.0 / float(c * c)
     loss = (row_sum.sum() - diag_sum) * scale
     op = row_sum / c
     if not want:
         return loss, op, None
     r, q, t, s = acc['r'], acc['q'], acc['t'], acc['s']
-    grads = (g_mu.mul_(scale) if grad_mu else None, (t - k * r) * scale, (s - a * r) * scale, (q - r) * scale)
+    if grad_mu and scale_grad_mu:
+        g_mu.mul_(scale)
+    grads = (g_mu, (t - k * r) * scale, (s - a * r) * scale, (q - r) * scale)
     return loss, op, grads
 
 
-def _normalize_backward(g_mu: torch.Tensor, mu: torch.Tensor, norm: torch.Tensor) -> torch.Tensor:
-    """dL/dw from dL/dmu for mu = w / max(|w|, eps) (F.normalize), in place on ``g_mu``: (g - mu (mu.g)) / |w|."""
-    proj = (g_mu * mu).sum(dim=1, keepdim=True)
-    proj.masked_fill_(norm <= _EPS, 0.0)  # below eps F.normalize divides by the constant eps: no projection
-    return g_mu.sub_(mu * proj).div_(norm.clamp_min(_EPS))
+def _normalize_backward(g_mu: torch.Tensor, mu: torch.Tensor, norm: torch.Tensor, scale: float) -> torch.Tensor:
+    """scale * dL/dw from dL/dmu for mu = w / max(|w|, eps) (F.normalize), in place on ``g_mu``:
+    (g - mu (mu.g)) * scale / |w| (rows with |w| <= eps: g * scale / eps, as F.normalize)."""
+    proj = torch.bmm(g_mu.unsqueeze(1), mu.unsqueeze(2)).view(-1, 1)  # row dot products, no C x d temporary
+    proj.masked_fill_(norm <= _EPS, 0.0)
+    return g_mu.addcmul_(mu, proj, value=-1.0).mul_(scale / norm.clamp_min(_EPS))
 
 
 class IcdFunction(torch.autograd.Function):
     """(loss, op) = ICD of (weight, a, k, b), mu = F.normalize(weight) inside, with every gradient computed in the
-    forward pass (see the module docstring). ``op`` is not differentiable. First-order only (``once_differentiable``).
+    forward pass (see the module docstring). ``op`` is not differentiable.
+
+    First-order only (``once_differentiable``); the backward only scales the stored gradients.
     """
 
     @staticmethod
@@ -147,24 +180,19 @@ class IcdFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         norm = weight.norm(dim=1, keepdim=True)
         mu = weight / norm.clamp_min(_EPS)
-        loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]))
+        loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]),
+                                     scale_grad_mu=False)
         ctx.mark_non_differentiable(op)
-        ctx.has_w = grads is not None and grads[0] is not None
-        if grads is None:
-            ctx.save_for_backward()
-        else:
-            g_mu, g_a, g_k, g_b = grads
-            head = [_normalize_backward(g_mu, mu, norm)] if ctx.has_w else []
-            ctx.save_for_backward(*head, g_a, g_k, g_b)
+        if grads is not None and grads[0] is not None:
+            grads = (_normalize_backward(grads[0], mu, norm, 1.0 / float(weight.shape[0]) ** 2),) + grads[1:]
+        ctx.grads = grads  # plain attribute: intermediate results, not inputs / outputs (nothing to version-check)
         return loss, op
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss: torch.Tensor, grad_op: torch.Tensor | None):
-        saved = list(ctx.saved_tensors)
-        if not saved:
+        if ctx.grads is None:
             return None, None, None, None, None
-        g_w = saved.pop(0) * grad_loss if ctx.has_w else None
-        g_a, g_k, g_b = (x * grad_loss for x in saved)
         need = ctx.needs_input_grad
-        return g_w, g_a if need[1] else None, g_k if need[2] else None, g_b if need[3] else None, None
+        out = [g * grad_loss if g is not None and want else None for g, want in zip(ctx.grads, need[:4])]
+        return (*out, None)
