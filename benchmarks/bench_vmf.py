@@ -197,10 +197,10 @@ def bench_bessel(c: int, d: int, repeats: int) -> None:
 # ------------------------------------------------------------------------------------------------ training steps
 def bench_steps(repeats: int, quick: bool) -> None:
     import torch
+    from bench_heads import init_hub, make_samples, quiet_logger, step_task
     from mmpretrain.registry import MODELS
 
     import ltplug  # noqa: F401
-    from bench_heads import init_hub, make_samples, quiet_logger, step_task
 
     init_hub(45)
     quiet_logger()
@@ -231,8 +231,8 @@ def bench_steps(repeats: int, quick: bool) -> None:
              'vMF': dict(type='VMFClsHead', aux_loss='none'),
              'vMF + ICD': dict(type='VMFClsHead', aux_loss='icd')}
     if quick:
-        settings = [('head-only [quick]: d = 32, C = 12, batch 16', lambda h: head_task(dict(h, num_classes=12,
-                                                                                             in_channels=32), 32, 16, 12)),
+        settings = [('head-only [quick]: d = 32, C = 12, batch 16',
+                     lambda h: head_task(dict(h, num_classes=12, in_channels=32), 32, 16, 12)),
                     ('end-to-end [quick]: CifarResNet-8, 16x16, batch 4, C = 6',
                      lambda h: model_task(dict(h, num_classes=6, in_channels=64), 4, 6, 8, 16))]
     else:
