@@ -22,12 +22,18 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK']
+__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'kl_rows', 'sample_icd_rows', 'sampled_icd_loss_and_op']
 
 # Rows per block: 512 x 512 float32 tiles (1 MiB) stay in cache for the elementwise passes, and 512 x d x 512 products
 # still run near the GEMM peak. The triangle of blocks costs (1 + 1/n) / 2 of the full product for n blocks per side.
 DEFAULT_BLOCK = 512
 _EPS = 1e-12  # F.normalize's default eps
+
+
+def kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all) -> torch.Tensor:
+    """KL(vMF_i || vMF_j) = A_i (k_i - k_j mu_i.mu_j) + b_i - b_j, rows i of a block against all j (appendix eq. 5)."""
+    cos = mu_rows @ mu_all.t()
+    return a_rows[:, None] * (k_rows[:, None] - k_all[None, :] * cos) + (b_rows[:, None] - b_all[None, :])
 
 
 class _Tiles:
@@ -196,3 +202,72 @@ class IcdFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         out = [g * grad_loss if g is not None and want else None for g, want in zip(ctx.grads, need[:4])]
         return (*out, None)
+
+
+# ------------------------------------------------------------------------------------------------ sampled ICD
+def sample_icd_rows(num_classes: int, num_samples: int, always: torch.Tensor | None = None,
+                    generator: torch.Generator | None = None,
+                    device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows (classes i) of the sampled ICD and their weights, a stratified sample of the C rows of O.
+
+    The classes in ``always`` (e.g. the labels of the batch; duplicates ignored) are always taken, weight 1; from the
+    N other classes ``num_samples`` are drawn uniformly without replacement, each weighted N / num_samples. Given
+    ``always``, sum_i weight_i rho_i is then unbiased for sum_i rho_i for any row statistic rho. When num_samples >= N
+    every row is taken with weight 1 (the full ICD).
+    """
+    if isinstance(num_samples, bool) or int(num_samples) != num_samples or num_samples < 1:
+        raise ValueError(f'sampled ICD: the number of sampled classes must be a positive integer, got {num_samples!r}')
+    taken = torch.zeros(num_classes, dtype=torch.bool)
+    if always is not None:
+        always = always.reshape(-1).long().cpu()
+        if always.numel() and (always.min() < 0 or always.max() >= num_classes):
+            raise ValueError(f'sampled ICD: labels must lie in [0, {num_classes}), got range '
+                             f'[{int(always.min())}, {int(always.max())}]')
+        taken[always] = True
+    fixed = taken.nonzero().flatten()
+    rest = (~taken).nonzero().flatten()
+    m = min(int(num_samples), rest.numel())
+    drawn = rest[torch.randperm(rest.numel(), generator=generator)[:m]] if m < rest.numel() else rest
+    rows = torch.cat([fixed, drawn])
+    weights = torch.ones(rows.numel(), dtype=torch.float64)
+    if m:
+        weights[fixed.numel():] = rest.numel() / m
+    return rows.to(device), weights.to(device)
+
+
+def icd_rows_loss(weight: torch.Tensor, kappa: torch.Tensor, rows: torch.Tensor, row_weight: torch.Tensor,
+                  d: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum_{i in rows} w_i sum_{j != i} O_ij / C^2, detached op_i = sum_j O_ij / C of those rows): the rows of O
+    against all C classes, by autograd (one |rows| x C x d product forward, two backward; memory O(|rows| C))."""
+    from .bessel import vmf_log_norm, vmf_mean_resultant
+
+    if weight.dim() != 2 or kappa.shape != (weight.shape[0],):
+        raise ValueError(f'sampled ICD: weight (C, d) and kappa (C,) expected, got {tuple(weight.shape)} and '
+                         f'{tuple(kappa.shape)}')
+    c = weight.shape[0]
+    d = int(weight.shape[1]) if d is None else int(d)
+    mu = torch.nn.functional.normalize(weight, p=2, dim=1)
+    a = vmf_mean_resultant(kappa, d).to(mu.dtype)
+    b = vmf_log_norm(kappa, d).to(mu.dtype)
+    k = kappa.to(mu.dtype)
+    o = 1.0 / (1.0 + kl_rows(mu[rows], mu, a[rows], k[rows], k, b[rows], b))
+    row_sum = o.sum(dim=1)
+    off = row_sum - o[torch.arange(rows.numel(), device=o.device), rows]
+    return (off * row_weight.to(o.dtype)).sum() / float(c * c), (row_sum / c).detach()
+
+
+def sampled_icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, num_samples: int,
+                            always: torch.Tensor | None = None, d: int | None = None,
+                            generator: torch.Generator | None = None):
+    """Unbiased sampled ICD: ``(loss, rows, op_rows)`` for the rows of :func:`sample_icd_rows` (see
+    :func:`icd_rows_loss`). Its expectation (given ``always``) is the full ICD loss, and it equals it when every row
+    is taken; op_rows are the exact op_i of the sampled rows, for a running op estimate.
+
+    Variance (docs/methods.md §1.5): Var = (N / C^2)^2 (1 - m / N) S^2 / m, where N = C - |always|, m =
+    ``num_samples`` and S^2 the variance (denominator N - 1) of the row sums rho_i = sum_{j != i} O_ij over the N
+    sampled-from classes; it vanishes at m = N. The weights' gradient is unbiased too, but noisier: a class outside the
+    sample gets gradient only through the column terms O_ji of the sampled rows i.
+    """
+    rows, row_w = sample_icd_rows(weight.shape[0], num_samples, always, generator, weight.device)
+    loss, op_rows = icd_rows_loss(weight, kappa, rows, row_w, d)
+    return loss, rows, op_rows

@@ -23,7 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .bessel import vmf_log_norm, vmf_mean_resultant
-from .overlap_fast import DEFAULT_BLOCK, IcdFunction, icd_blocks
+from .overlap_fast import DEFAULT_BLOCK, IcdFunction, icd_blocks, sampled_icd_loss_and_op
+from .overlap_fast import kl_rows as _kl_rows
 
 __all__ = ['aux_loss_weight', 'overlap_matrix', 'icd_loss', 'overlap_row_mean', 'icd_loss_and_op', 'cfc_loss',
            'calibrated_kappa', 'VMFClassifier', 'parse_aux_losses', 'OP_SOURCES', 'AUX_LOSS_CHOICES']
@@ -53,12 +54,6 @@ def _check_weight_kappa(weight: torch.Tensor, kappa: torch.Tensor, d: int | None
         raise ValueError(f'vMF kappa must have shape ({weight.shape[0]},) to match weight {tuple(weight.shape)}, '
                          f'got {tuple(kappa.shape)}')
     return int(weight.shape[1]) if d is None else int(d)
-
-
-def _kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all) -> torch.Tensor:
-    """KL(vMF_i || vMF_j) = A_i (k_i - k_j mu_i.mu_j) + b_i - b_j, rows i of a block against all j (appendix eq. 5)."""
-    cos = mu_rows @ mu_all.t()
-    return a_rows[:, None] * (k_rows[:, None] - k_all[None, :] * cos) + (b_rows[:, None] - b_all[None, :])
 
 
 def overlap_matrix(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = None) -> torch.Tensor:
@@ -206,7 +201,7 @@ class VMFClassifier(nn.Module):
     """
 
     def __init__(self, in_features: int, num_classes: int, kappa_init: float = 16.0, use_prior: bool = True,
-                 class_counts=None, op_fallback: str = 'bias', kappa_min: float = 1.0) -> None:
+                 class_counts=None, op_fallback: str = 'bias', kappa_min: float = 1.0, icd_sample: int = 0) -> None:
         super().__init__()
         if isinstance(in_features, bool) or not isinstance(in_features, int) or in_features < 2:
             raise ValueError(f'VMFClassifier: in_features must be an integer >= 2, got {in_features!r}')
@@ -216,6 +211,9 @@ class VMFClassifier(nn.Module):
             raise ValueError(f'VMFClassifier: kappa_init must be a positive number, got {kappa_init!r}')
         if op_fallback not in ('bias', 'overlap'):
             raise ValueError(f"VMFClassifier: op_fallback must be 'bias' or 'overlap', got {op_fallback!r}")
+        if isinstance(icd_sample, bool) or not isinstance(icd_sample, int) or icd_sample < 0:
+            raise ValueError(f'VMFClassifier: icd_sample must be an integer >= 0 (0 = full ICD), got {icd_sample!r}')
+        self.icd_sample = icd_sample  # > 0: unbiased sampled ICD with this many uniform rows (+ the batch's classes)
         self.in_features = in_features
         self.num_classes = num_classes
         self.use_prior = bool(use_prior)
@@ -325,12 +323,25 @@ class VMFClassifier(nn.Module):
         """O (C, C) from the current weights and raw kappa (differentiable)."""
         return overlap_matrix(self.weight, self.kappa, self.in_features)
 
-    def icd_loss(self) -> torch.Tensor:
+    def icd_loss(self, labels: torch.Tensor | None = None) -> torch.Tensor:
         """ICD loss on the current weights / raw kappa; in training it also refreshes ``op`` (row means, no grad).
 
         Call it after :meth:`forward` in a training step (the head does); the official code stores op from the same
-        step. Outside training it only computes the loss.
+        step. Outside training it only computes the loss. With ``icd_sample`` > 0 the loss is the unbiased sampled ICD
+        (rows: the classes in ``labels`` + ``icd_sample`` uniform ones) and op a running estimate: the sampled rows
+        are refreshed, the others keep their last value (the first step fills all of op with a full no-grad pass).
         """
+        if self.icd_sample:
+            loss, rows, op_rows = sampled_icd_loss_and_op(self.weight, self.kappa, self.icd_sample, labels,
+                                                          self.in_features)
+            if self.training:
+                with torch.no_grad():
+                    if not self._icd_seen:
+                        self.op.copy_(icd_loss_and_op(self.weight, self.kappa, self.in_features)[1].to(self.op.dtype))
+                    self.op[rows] = op_rows.to(self.op.dtype)
+                    self.op_source.fill_(OP_SOURCES.index('icd'))
+                self._icd_seen = True
+            return loss
         loss, op = icd_loss_and_op(self.weight, self.kappa, self.in_features)
         if self.training:
             with torch.no_grad():

@@ -6,11 +6,13 @@ issue's bound), i.e. round-off only.
 """
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
-from ltplug.core.overlap_fast import icd_blocks
-from ltplug.core.vmf import icd_loss, icd_loss_and_op, overlap_matrix, overlap_row_mean
+from ltplug.core.overlap_fast import icd_blocks, icd_rows_loss, sample_icd_rows, sampled_icd_loss_and_op
+from ltplug.core.vmf import VMFClassifier, icd_loss, icd_loss_and_op, overlap_matrix, overlap_row_mean
 
 
 def classes(c: int, d: int, seed: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,3 +113,72 @@ def test_bad_chunk_rows():
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match='chunk_rows'):
             icd_loss_and_op(w, k, chunk_rows=bad)
+
+
+# ------------------------------------------------------------------------------------------------ sampled ICD
+def test_sample_rows_structure():
+    g = torch.Generator().manual_seed(0)
+    rows, wt = sample_icd_rows(10, 3, always=torch.tensor([7, 2, 7, 2]), generator=g)
+    assert rows[:2].tolist() == [2, 7] and len(set(rows.tolist())) == 5
+    assert wt.tolist() == [1.0, 1.0] + [8 / 3] * 3
+    rows, wt = sample_icd_rows(10, 50, always=torch.tensor([1]))
+    assert sorted(rows.tolist()) == list(range(10)) and bool((wt == 1).all())  # m >= N: every row, weight 1
+    with pytest.raises(ValueError, match='positive integer'):
+        sample_icd_rows(10, 0)
+    with pytest.raises(ValueError, match=r'\[0, 10\)'):
+        sample_icd_rows(10, 2, always=torch.tensor([10]))
+
+
+def test_sampled_icd_is_unbiased_with_the_stated_variance():
+    """Exact expectation over every possible sample (enumerated): loss and gradients equal the full ICD (1e-10); the
+    variance equals (N / C^2)^2 (1 - m / N) S^2 / m; taking every row gives the full ICD exactly."""
+    w, k = classes(7, 5, seed=2)
+    always, m = [1, 4], 2
+    others = [i for i in range(7) if i not in always]
+    n = len(others)
+    full, _, gw_full, gk_full = reference(w, k)
+    losses, gws, gks = [], [], []
+    for subset in itertools.combinations(others, m):
+        rows = torch.tensor(always + list(subset))
+        wt = torch.tensor([1.0] * len(always) + [n / m] * m, dtype=torch.float64)
+        w1, k1 = w.clone().requires_grad_(), k.clone().requires_grad_()
+        loss, _ = icd_rows_loss(w1, k1, rows, wt)
+        gw, gk = torch.autograd.grad(loss, (w1, k1))
+        losses.append(loss.detach())
+        gws.append(gw)
+        gks.append(gk)
+    losses = torch.stack(losses)
+    assert_close(losses.mean(), full, 1e-12)
+    assert_close(torch.stack(gws).mean(0), gw_full, 1e-10)
+    assert_close(torch.stack(gks).mean(0), gk_full, 1e-10)
+    o = overlap_matrix(w, k)
+    rho = (o.sum(1) - o.diagonal())[others]
+    var = (n / 49) ** 2 * (1 - m / n) * rho.var(unbiased=True) / m
+    assert_close(losses.var(unbiased=False), var, 1e-10)
+    loss, rows, op_rows = sampled_icd_loss_and_op(w, k, num_samples=n, always=torch.tensor(always))
+    assert_close(loss, full, 1e-12)
+    assert_close(op_rows, overlap_row_mean(o)[rows], 1e-12)
+
+
+def test_classifier_sampled_icd_running_op():
+    """icd_sample > 0: the first step fills op with the full row means, later steps refresh the sampled rows only;
+    icd_sample >= C gives the full ICD loss."""
+    torch.manual_seed(0)
+    m = VMFClassifier(6, 9, icd_sample=2, use_prior=False)
+    m.train()
+    with torch.no_grad():
+        m.kappa.copy_(torch.rand(9) * 20 + 4)
+    full_op = icd_loss_and_op(m.weight, m.kappa)[1]
+    m.icd_loss(labels=torch.tensor([3, 3]))
+    assert torch.allclose(m.op, full_op, rtol=1e-5)  # complete after the first step
+    with torch.no_grad():
+        m.weight.add_(torch.randn(9, 6))
+    before, new_op = m.op.clone(), icd_loss_and_op(m.weight, m.kappa)[1]
+    m.icd_loss(labels=torch.tensor([5]))
+    changed = (m.op != before).nonzero().flatten().tolist()
+    assert 5 in changed and len(changed) <= 3
+    assert torch.allclose(m.op[changed], new_op[changed], rtol=1e-5)
+    everything = VMFClassifier(6, 9, icd_sample=9, use_prior=False)
+    assert torch.allclose(everything.icd_loss(), icd_loss_and_op(everything.weight, everything.kappa)[0], rtol=1e-5)
+    with pytest.raises(ValueError, match='icd_sample'):
+        VMFClassifier(6, 9, icd_sample=-1)
