@@ -3,7 +3,8 @@
 1. **ICD vs its floor.** The ICD loss needs every overlap O_ij, i.e. the C x C matrix mu mu^T: its floor is one
    C x C x d product (``mu @ mu.T``, float32). For C = 1000, 4096, 8142 at d = 2048 the rows are that product, the
    ICD loss + op forward under ``no_grad`` (what calibration needs), the forward + backward of a training step
-   (weight and kappa require grad) and, up to ``--dense-max`` classes, the same loss by autograd through the dense
+   (weight and kappa require grad), the unbiased sampled ICD with C / 16 (at most 512) uniform rows (fwd + bwd) and,
+   up to ``--dense-max`` classes, the same loss by autograd through the dense
    overlap matrix (the official ``get_overlap`` recipe). Each is reported as a median / min time and as a ratio to
    the product (``x product``), plus the peak extra memory of one call measured in a fresh process (peak RSS minus
    the RSS before the call: inputs excluded, outputs and gradients included).
@@ -58,6 +59,7 @@ def icd_tasks(c: int, d: int, dense: bool) -> dict[str, Task]:
     import torch
     import torch.nn.functional as F
 
+    from ltplug.core.overlap_fast import sampled_icd_loss_and_op
     from ltplug.core.vmf import icd_loss, icd_loss_and_op, overlap_matrix
 
     w, k = inputs(c, d)
@@ -82,18 +84,29 @@ def icd_tasks(c: int, d: int, dense: bool) -> dict[str, Task]:
         icd_loss(o).backward()
         o.detach().mean(dim=1)  # the op vector
 
-    tasks = {'product': Task(product), 'fwd': Task(fwd), 'fwd_bwd': Task(fwd_bwd)}
+    g = torch.Generator().manual_seed(1)
+
+    def sampled_fwd_bwd() -> None:
+        wp.grad = kp.grad = None
+        sampled_icd_loss_and_op(wp, kp, sampled_rows(c), generator=g)[0].backward()
+
+    tasks = {'product': Task(product), 'fwd': Task(fwd), 'fwd_bwd': Task(fwd_bwd), 'sampled': Task(sampled_fwd_bwd)}
     if dense:
         tasks['dense'] = Task(dense_fwd_bwd)
     return tasks
 
 
-ICD_LABELS = {
-    'product': 'floor: one C x C x d product `mu @ mu.T`',
-    'fwd': 'ICD loss + op, forward (`no_grad`)',
-    'fwd_bwd': 'ICD loss + op, forward + backward',
-    'dense': 'dense autograd through O (official recipe), fwd + bwd',
-}
+def sampled_rows(c: int) -> int:
+    """Uniform rows of the sampled-ICD row: C / 16, at most 512 (what a user at iNat scale might pick)."""
+    return max(1, min(512, c // 16))
+
+
+def icd_label(key: str, c: int) -> str:
+    return {'product': 'floor: one C x C x d product `mu @ mu.T`',
+            'fwd': 'ICD loss + op, forward (`no_grad`)',
+            'fwd_bwd': 'ICD loss + op, forward + backward',
+            'dense': 'dense autograd through O (official recipe), fwd + bwd',
+            'sampled': f'sampled ICD (`icd_sample={sampled_rows(c)}`, unbiased), fwd + bwd'}[key]
 
 
 def memory_probe(c: int, d: int, what: str, threads: int) -> float | None:
@@ -137,7 +150,7 @@ def bench_icd(classes: list[int], d: int, repeats: int, dense_max: int, memory: 
             probe = memory and (not quick or (c == classes[-1] and key == 'fwd_bwd'))  # quick: one probe
             mem = memory_probe(c, d, key, threads) if probe else None
             mem_cell = '-' if mem is None else f'{mem:.0f}'
-            print(f'| {c} | {ICD_LABELS[key]} | {fmt_ms(med)} ({fmt_ms(low)}) | {med / floor:.2f}x | {mem_cell} |',
+            print(f'| {c} | {icd_label(key, c)} | {fmt_ms(med)} ({fmt_ms(low)}) | {med / floor:.2f}x | {mem_cell} |',
                   flush=True)
         print(f'\n({reps} rounds at C = {c}; {meter.note()})\n' if c != classes[-1] else
               f'\n({reps} rounds at C = {c}; {meter.note()})')
