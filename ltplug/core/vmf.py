@@ -95,15 +95,18 @@ def icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = N
     if chunk_rows is not None and (isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1):
         raise ValueError(f'icd_loss_and_op: chunk_rows must be a positive integer, got {chunk_rows!r}')
     block = DEFAULT_BLOCK if chunk_rows is None else int(chunk_rows)
-    dt = weight.dtype
-    a = vmf_mean_resultant(kappa, d).to(dt)
-    b = vmf_log_norm(kappa, d).to(dt)
-    k = kappa.to(dt)
-    if torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad):
-        loss, op = IcdFunction.apply(weight, a, k, b, block)
-        return loss, op.detach()
-    loss, op, _ = icd_blocks(F.normalize(weight, p=2, dim=1), a, k, b, block)
-    return loss, op
+    # at least float32, never autocast: the O(C^2) sums and the overlaps' 1 / (1 + KL) need it (half inputs are cast)
+    dt = torch.promote_types(torch.promote_types(weight.dtype, kappa.dtype), torch.float32)
+    with torch.autocast(device_type=weight.device.type, enabled=False):
+        w = weight.to(dt)
+        a = vmf_mean_resultant(kappa, d).to(dt)
+        b = vmf_log_norm(kappa, d).to(dt)
+        k = kappa.to(dt)
+        if torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad):
+            loss, op = IcdFunction.apply(w, a, k, b, block)
+            return loss, op.detach()
+        loss, op, _ = icd_blocks(F.normalize(w, p=2, dim=1), a, k, b, block)
+        return loss, op
 
 
 def cfc_loss(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kappa: torch.Tensor,

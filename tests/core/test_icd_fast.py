@@ -108,6 +108,22 @@ def test_float32_matches_float64():
     assert_close(k1.grad.double(), gk64, 1e-4)
 
 
+def test_half_precision_weights_computed_in_float32():
+    """bfloat16 weights (mixed precision): the kernel runs in float32 (autocast off) and the gradient keeps the
+    weight's dtype; values within bfloat16 input rounding of the float64 result."""
+    w, k = classes(40, 16, seed=4)
+    wb = w.bfloat16()
+    loss_ref, op_ref, _, _ = reference(wb.double(), k)
+    w1 = wb.clone().requires_grad_()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss, op = icd_loss_and_op(w1, k.float())
+    assert loss.dtype == torch.float32 and op.dtype == torch.float32
+    assert_close(loss.detach().double(), loss_ref, 1e-5)
+    assert_close(op.double(), op_ref, 1e-5)
+    loss.backward()
+    assert w1.grad.dtype == torch.bfloat16 and bool(torch.isfinite(w1.grad).all())
+
+
 def test_bad_chunk_rows():
     w, k = classes(4, 3, seed=0)
     for bad in (0, -2, 1.5, True):
