@@ -13,6 +13,7 @@ import re
 import pytest
 from conftest import run_tool
 
+MARKDOWN_FLAG = {s: f'{s} --markdown' for s in ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py')}
 NUMBER = re.compile(r'^\d+(\.\d+)?$')
 SCRIPTS = ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py', 'benchmarks/bench_vmf.py',
            'benchmarks/bench_sampler_plan.py', 'benchmarks/bench_icd_sampled.py')
@@ -21,7 +22,8 @@ import contextlib, io, json, runpy, sys, traceback
 results = {}
 for script in sys.argv[1:]:
     buf, code = io.StringIO(), 0
-    sys.argv = [script, '--quick']
+    script, *extra = script.split(' ')
+    sys.argv = [script, '--quick', *extra]
     with contextlib.redirect_stdout(buf):
         try:
             runpy.run_path(script, run_name='__main__')
@@ -38,7 +40,7 @@ print(json.dumps(results))
 @pytest.fixture(scope='module')
 def outputs() -> dict[str, str]:
     """stdout of every benchmark script run with --quick (each must exit with status 0)."""
-    proc = run_tool('-c', DRIVER, *SCRIPTS, timeout=600)
+    proc = run_tool('-c', DRIVER, *(MARKDOWN_FLAG.get(s, s) for s in SCRIPTS), timeout=600)
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for script, (code, out) in results.items():
         assert code == 0, f'{script} --quick exited with {code}:\n{out[-4000:]}\n{proc.stderr[-4000:]}'
@@ -85,6 +87,9 @@ def test_bench_heads_quick_prints_both_tables(outputs):
                 assert NUMBER.match(step) and NUMBER.match(step_min), (label, rows[matches[0]])
         linear = rows['LinearClsHead (CE)']
         assert linear[2] == linear[6] == '1.00x'  # every 'x linear' ratio is relative to this row
+        md = {r[0]: r for r in md_rows(part)}  # --markdown: the docs/benchmarks.md rows of the same figures
+        assert md['LinearClsHead (CE)'][2] == md['LinearClsHead (CE)'][5] == '1.00x'
+        assert re.match(r'^\d+(\.\d+)? \(\d+(\.\d+)?\)$', md['LinearClsHead (CE)'][1])
 
 
 def test_bench_calibration_quick_prints_before_after(outputs):
@@ -97,6 +102,8 @@ def test_bench_calibration_quick_prints_before_after(outputs):
         for cell in (plain, calibrated, ratio, once, overlap):
             assert NUMBER.match(cell), (label, cell)
         assert float(delta) > 0  # the calibrated classifier really predicts with other concentrations
+    md = [r for r in md_rows(out) if 'quick' in r[0]]  # --markdown rows
+    assert len(md) == 2 and all(len(r) == 7 for r in md), out
 
 
 def md_rows(text: str) -> list[list[str]]:
