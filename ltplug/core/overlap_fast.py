@@ -27,6 +27,9 @@ __all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'kl_rows', 'sample_icd_
 # Rows per block: 512 x 512 float32 tiles (1 MiB) stay in cache for the elementwise passes, and 512 x d x 512 products
 # still run near the GEMM peak. The triangle of blocks costs (1 + 1/n) / 2 of the full product for n blocks per side.
 DEFAULT_BLOCK = 512
+# Elementwise work runs on tile x tile pieces of the panel: at 256 (256 KiB per float32 tile) the five tiles in use
+# stay in a 2 MiB L2 cache; measured 4-5x faster per element than 512 x 512 tiles on this project's CPU.
+DEFAULT_TILE = 256
 _EPS = 1e-12  # F.normalize's default eps
 
 
@@ -87,64 +90,75 @@ def _block_grads(o: torch.Tensor, ak: torch.Tensor, cos: torch.Tensor, a_row: to
             torch.mul(w, ak, out=h_out)
 
 
+def _tile(tiles: _Tiles, cos: torch.Tensor, e_row, b_col, a_row, k_col, row_dim: int, diagonal: bool,
+          row_sum: torch.Tensor, acc: dict[str, torch.Tensor], rows: slice, cols: slice, want: bool,
+          s_tile: torch.Tensor | None, add: bool) -> torch.Tensor | None:
+    """One direction of one tile: its overlaps' row sums into ``row_sum``, and with ``want`` r, q, t, s and its H
+    (written / added into ``s_tile``). Returns the diagonal sum of O for a diagonal tile. The buffers are reused by the
+    next direction, so the working set (cos, O, ak, W c, S) stays in the L2 cache."""
+    n, m = cos.shape
+    o, ak = tiles('o', n, m), tiles('ak', n, m)
+    _directed_block(cos, e_row, b_col, a_row, k_col, o, ak)
+    row_sum[rows] += o.sum(dim=1 - row_dim)
+    diag = o.diagonal().sum() if diagonal else None
+    if want:
+        h = tiles('h', n, m) if diagonal and s_tile is not None else s_tile
+        _block_grads(o, ak, cos, a_row, k_col, row_dim, diagonal, acc, rows, cols, tiles('wc', n, m), h,
+                     add and not diagonal)
+        if diagonal and s_tile is not None:
+            torch.add(h, h.t(), out=s_tile)
+    return diag
+
+
 def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int = DEFAULT_BLOCK,
-               grad_mu: bool = False, grad_vec: bool = False, scale_grad_mu: bool = True):
+               grad_mu: bool = False, grad_vec: bool = False, scale_grad_mu: bool = True, tile: int = DEFAULT_TILE):
     """ICD loss, op vector and (optionally) the loss's gradients from normalised weights ``mu`` (C, d) and the
     per-class A_d(kappa) ``a``, raw kappa ``k``, log-normaliser ``b`` (C,) (all in ``mu``'s dtype).
 
     Returns ``(loss, op, grads)``: loss = sum_{i != j} O_ij / C^2 (0-dim), op_i = sum_j O_ij / C (diagonal included),
     grads = (dL/dmu or None, dL/da, dL/dk, dL/db) when ``grad_mu`` / ``grad_vec`` ask for them, else None.
     Block-row I (``block`` rows) computes its panel c[I, I:] = mu_I mu[I:]^T with one product, then works on
-    block x block tiles of it; with ``grad_mu`` the tiles' S = H + H^T fill a panel of the same shape, which enters
-    dL/dmu through two products (rows I, and the transposed part for the rows below). block >= C: one dense block.
+    ``tile`` x ``tile`` tiles of its upper triangle; with ``grad_mu`` the tiles' S = H + H^T fill a panel of the same
+    shape, which enters dL/dmu through two products (rows I, and the transposed part for the rows below).
     ``scale_grad_mu=False`` leaves dL/dmu multiplied by C^2 (the caller folds the 1 / C^2 into a later pass).
     """
     c = mu.shape[0]
     block = max(1, min(int(block), c))
+    tile = max(1, min(int(tile), block))
     e = 1.0 + a * k + b
     row_sum = mu.new_zeros(c)
     diag_sum = mu.new_zeros(())
     want = grad_mu or grad_vec
     acc = {key: mu.new_zeros(c) for key in 'rqts'} if want else {}
     g_mu = torch.empty_like(mu) if grad_mu else None  # the first panel writes every row (no zero fill)
-    tiles = _Tiles(mu, block, ('o', 'ak', 'o2', 'ak2', 'wc', 'h') if want else ('o', 'ak', 'o2', 'ak2'))
+    tiles = _Tiles(mu, tile, ('o', 'ak', 'wc', 'h') if want else ('o', 'ak'))
     for si in range(0, c, block):
         ei = min(c, si + block)
         sl_i = slice(si, ei)
-        e_i, a_i, k_i, b_i = e[sl_i, None], a[sl_i, None], k[sl_i, None], b[sl_i, None]
         mu_i = mu[sl_i]
         panel = mu_i @ mu[si:].t()  # c[I, I:]
         s_panel = torch.empty_like(panel) if grad_mu else None
-        for sj in range(si, c, block):
-            sl_j = slice(sj, min(c, sj + block))
-            tile = slice(sj - si, sl_j.stop - si)
-            cos = panel[:, tile]
-            n, m = cos.shape
-            e_j, a_j, k_j, b_j = e[None, sl_j], a[None, sl_j], k[None, sl_j], b[None, sl_j]
-            diagonal = sj == si
-            # O_IJ: rows i in I, columns j in J
-            o, ak = tiles('o', n, m), tiles('ak', n, m)
-            _directed_block(cos, e_i, b_j, a_i, k_j, o, ak)
-            row_sum[sl_i] += o.sum(dim=1)
-            if diagonal:
-                diag_sum += o.diagonal().sum()
-            else:
-                # O_JI read in cos's layout: entry (p, q) is O_{J_q, I_p}
-                o2, ak2 = tiles('o2', n, m), tiles('ak2', n, m)
-                _directed_block(cos, e_j, b_i, a_j, k_i, o2, ak2)
-                row_sum[sl_j] += o2.sum(dim=0)
-            if not want:
-                continue
-            wc = tiles('wc', n, m)
-            s_tile = s_panel[:, tile] if grad_mu else None
-            if diagonal:
-                h = tiles('h', n, m) if grad_mu else None
-                _block_grads(o, ak, cos, a_i, k_j, 0, True, acc, sl_i, sl_j, wc, h, add=False)
-                if grad_mu:
-                    torch.add(h, h.t(), out=s_tile)
-                continue
-            _block_grads(o, ak, cos, a_i, k_j, 0, False, acc, sl_i, sl_j, wc, s_tile, add=False)
-            _block_grads(o2, ak2, cos, a_j, k_i, 1, False, acc, sl_j, sl_i, wc, s_tile, add=True)
+        for ri in range(si, ei, tile):  # tile rows [ri, ri + tile) of the panel, tiles from their diagonal on
+            sl_r = slice(ri, min(ei, ri + tile))
+            e_r, a_r, k_r, b_r = e[sl_r, None], a[sl_r, None], k[sl_r, None], b[sl_r, None]
+            pr = slice(ri - si, sl_r.stop - si)
+            for sj in [ri, *range(sl_r.stop, c, tile)]:  # the first tile is the square diagonal one
+                sl_j = sl_r if sj == ri else slice(sj, min(c, sj + tile))
+                pc = slice(sj - si, sl_j.stop - si)
+                cos = panel[pr, pc]
+                s_tile = s_panel[pr, pc] if grad_mu else None
+                diagonal = sj == ri
+                # O for rows sl_r against columns sl_j (row_dim 0); then, off the diagonal, O for rows sl_j against
+                # columns sl_r read in the same layout (row_dim 1): entry (p, q) is O_{J_q, R_p}
+                diag = _tile(tiles, cos, e_r, b[None, sl_j], a_r, k[None, sl_j], 0, diagonal, row_sum, acc, sl_r,
+                             sl_j, want, s_tile, add=False)
+                if diagonal:
+                    diag_sum += diag
+                else:
+                    _tile(tiles, cos, e[None, sl_j], b_r, a[None, sl_j], k_r, 1, False, row_sum, acc, sl_j, sl_r,
+                          want, s_tile, add=True)
+            if grad_mu and ri > si:  # the panel's lower triangle inside the diagonal block: S is symmetric
+                s_panel[pr, :ri - si] = s_panel[:ri - si, pr].t()
         if grad_mu:
             if si == 0:
                 torch.mm(s_panel, mu, out=g_mu[sl_i])

@@ -11,6 +11,7 @@ import itertools
 import pytest
 import torch
 
+from ltplug.core.bessel import vmf_log_norm, vmf_mean_resultant
 from ltplug.core.overlap_fast import icd_blocks, icd_rows_loss, sample_icd_rows, sampled_icd_loss_and_op
 from ltplug.core.vmf import VMFClassifier, icd_loss, icd_loss_and_op, overlap_matrix, overlap_row_mean
 
@@ -75,24 +76,30 @@ def test_partial_requires_grad_and_upstream_scale():
     assert_close(gk, 2 * loss.detach() * gk_ref, 1e-10)
 
 
-def test_no_grad_path_and_kernel_grads_match_formula():
-    """Under no_grad the kernel returns no gradients; icd_blocks' own gradients are those of autograd w.r.t. mu."""
-    w, k = classes(8, 4, seed=5)
+@pytest.mark.parametrize('block, tile', [(3, 3), (8, 2), (7, 3), (5, 4), (11, 11), (6, 256)])
+def test_no_grad_path_and_kernel_grads_match_formula(block, tile):
+    """Under no_grad the kernel returns no gradients; icd_blocks' own gradients are those of autograd w.r.t. mu, for
+    panels of ``block`` rows cut into ``tile`` x ``tile`` tiles (ragged tiles, tiles inside the diagonal block)."""
+    w, k = classes(11, 4, seed=5)
     with torch.no_grad():
         loss, op = icd_loss_and_op(w, k)
     loss_ref, op_ref, _, _ = reference(w, k)
     assert_close(loss, loss_ref, 1e-12)
     assert_close(op, op_ref, 1e-12)
     mu = torch.nn.functional.normalize(w, dim=1).requires_grad_()
-    from ltplug.core.bessel import vmf_log_norm, vmf_mean_resultant
     a, b = vmf_mean_resultant(k, 4), vmf_log_norm(k, 4)
     a1, k1, b1 = (x.clone().requires_grad_() for x in (a, k, b))
     kl = a1[:, None] * (k1[:, None] - k1[None, :] * (mu @ mu.t())) + b1[:, None] - b1[None, :]
     dense = icd_loss(1.0 / (1.0 + kl))
     ref = torch.autograd.grad(dense, (mu, a1, k1, b1))
-    _, _, grads = icd_blocks(mu.detach(), a, k, b, block=3, grad_mu=True, grad_vec=True)
+    loss, op, grads = icd_blocks(mu.detach(), a, k, b, block=block, grad_mu=True, grad_vec=True, tile=tile)
+    assert_close(loss, loss_ref, 1e-12)
+    assert_close(op, op_ref, 1e-12)
     for got, want in zip(grads, ref):
         assert_close(got, want, 1e-10)
+    loss, op, none = icd_blocks(mu.detach(), a, k, b, block=block, tile=tile)
+    assert none is None
+    assert_close(loss, loss_ref, 1e-12)
 
 
 def test_float32_matches_float64():
