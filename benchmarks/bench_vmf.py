@@ -39,6 +39,19 @@ for p in (HERE, REPO):
 from bench_heads import OtherJobsMeter, Task, fmt_ms, measure, print_header  # noqa: E402  (same folder)
 
 
+class CpuTimed:
+    """A callable that also records the CPU time of this process (all its threads) per call: on a shared machine the
+    CPU-time ratio is robust to time slices lost to other jobs (not to their cache / memory-bandwidth use)."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.cpu = fn, []
+
+    def __call__(self) -> None:
+        t = time.process_time()
+        self.fn()
+        self.cpu.append(time.process_time() - t)
+
+
 def stats_ms(values: list[float]) -> tuple[float, float]:
     import statistics
 
@@ -90,10 +103,10 @@ def icd_tasks(c: int, d: int, dense: bool) -> dict[str, Task]:
         wp.grad = kp.grad = None
         sampled_icd_loss_and_op(wp, kp, sampled_rows(c), generator=g)[0].backward()
 
-    tasks = {'product': Task(product), 'fwd': Task(fwd), 'fwd_bwd': Task(fwd_bwd), 'sampled': Task(sampled_fwd_bwd)}
+    fns = {'product': product, 'fwd': fwd, 'fwd_bwd': fwd_bwd, 'sampled': sampled_fwd_bwd}
     if dense:
-        tasks['dense'] = Task(dense_fwd_bwd)
-    return tasks
+        fns['dense'] = dense_fwd_bwd
+    return {key: Task(CpuTimed(fn)) for key, fn in fns.items()}
 
 
 def sampled_rows(c: int) -> int:
@@ -135,23 +148,25 @@ def bench_icd(classes: list[int], d: int, repeats: int, dense_max: int, memory: 
 
     threads = torch.get_num_threads()
     print(f'\n== ICD loss + op vs one C x C x d product, d = {d}, float32, {threads} thread(s) ==')
-    print('warm-up 1 call, then interleaved rounds; median (min) ms; x product = median / median of the product row; '
-          'peak extra MiB: one call in a fresh process (inputs excluded)\n')
-    print('| C | row | median ms (min) | x product | peak extra MiB |')
-    print('|---:|---|---:|---:|---:|')
+    print('warm-up 1 call, then interleaved rounds; median (min) ms; x product = median / median of the product row '
+          '(wall time; CPU: the same with this process\'s CPU time); peak extra MiB: one call in a fresh process '
+          '(inputs excluded)\n')
+    print('| C | row | median ms (min) | x product | x product, CPU | peak extra MiB |')
+    print('|---:|---|---:|---:|---:|---:|')
     for c in classes:
         meter = OtherJobsMeter()
         tasks = icd_tasks(c, d, dense=c <= dense_max)
         reps = repeats if c > 2000 else max(repeats, 7)
         times = measure(tasks, warmup=1, repeats=reps)
         floor = stats_ms(times['product'])[0]
+        cpu = {key: stats_ms(task.run.cpu[1:])[0] for key, task in tasks.items()}  # [1:]: not the warm-up call
         for key, values in times.items():
             med, low = stats_ms(values)
             probe = memory and (not quick or (c == classes[-1] and key == 'fwd_bwd'))  # quick: one probe
             mem = memory_probe(c, d, key, threads) if probe else None
             mem_cell = '-' if mem is None else f'{mem:.0f}'
-            print(f'| {c} | {icd_label(key, c)} | {fmt_ms(med)} ({fmt_ms(low)}) | {med / floor:.2f}x | {mem_cell} |',
-                  flush=True)
+            print(f'| {c} | {icd_label(key, c)} | {fmt_ms(med)} ({fmt_ms(low)}) | {med / floor:.2f}x | '
+                  f'{cpu[key] / cpu["product"]:.2f}x | {mem_cell} |', flush=True)
         print(f'\n({reps} rounds at C = {c}; {meter.note()})\n' if c != classes[-1] else
               f'\n({reps} rounds at C = {c}; {meter.note()})')
 

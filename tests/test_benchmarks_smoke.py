@@ -126,12 +126,12 @@ def test_bench_vmf_quick_prints_ratio_tables(outputs):
     assert out.count('other jobs kept') == 5  # 2 ICD sizes, Bessel, 2 step settings
     icd = [r for r in md_rows(out) if r[0] in ('8', '16')]
     assert len(icd) == 10, out  # product, fwd, fwd + bwd, sampled, dense at both sizes
-    for c, label, time_cell, ratio, _ in icd:
-        assert MS.match(time_cell) and RATIO.match(ratio), (c, label, time_cell, ratio)
+    for c, label, time_cell, ratio, cpu_ratio, _ in icd:
+        assert MS.match(time_cell) and RATIO.match(ratio) and RATIO.match(cpu_ratio), (c, label, time_cell, ratio)
         if label.startswith('floor'):
-            assert ratio == '1.00x'
-    probed = [r for r in icd if r[4] != '-']
-    assert len(probed) == 1 and probed[0][0] == '16' and float(probed[0][4]) >= 0  # quick: one memory probe
+            assert ratio == cpu_ratio == '1.00x'
+    probed = [r for r in icd if r[5] != '-']
+    assert len(probed) == 1 and probed[0][0] == '16' and float(probed[0][5]) >= 0  # quick: one memory probe
     bessel = [r for r in md_rows(out) if r[0].startswith(('ltplug (', 'official recipe'))]
     assert len(bessel) == 2 and bessel[0][2] == '1.00x' and 'rel' in bessel[0][3]
     steps = [r for r in md_rows(out) if r[0] in ('linear', 'vMF', 'vMF + ICD')]
