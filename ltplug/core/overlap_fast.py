@@ -2,9 +2,10 @@
 
 ``icd_loss_and_op`` in :mod:`ltplug.core.vmf` calls :func:`icd_blocks` here. The overlap O_ij = 1 / (1 + KL_ij),
 KL_ij = A_i (k_i - k_j c_ij) + b_i - b_j, depends on the weights only through c = mu mu^T, which is symmetric: one
-block c_IJ = mu_I mu_J^T (J >= I) gives both O_IJ and O_JI (the latter read in c_IJ's layout, never transposed), so the
-forward costs half a C x C x d product plus O(C^2) elementwise work on cache-sized blocks; no C x C tensor is ever
-allocated (extra memory: a few block x block tiles plus C-vectors and, with gradients, one C x d accumulator).
+block c_IJ = mu_I mu_J^T (J >= I) gives both O_IJ and O_JI (the latter read in c_IJ's layout, never transposed). Each
+block-row I computes its panel c[I, I:] with one product, so the forward costs (1 + 1/n) / 2 of a C x C x d product
+for n block-rows, plus O(C^2) elementwise work on L2-sized tiles of the panel; no C x C tensor is ever allocated
+(extra memory: two block x C panels, a few tiles, C-vectors and, with gradients, one C x d accumulator).
 
 Gradients (written with W_ij = O_ij^2 off the diagonal, 0 on it; dL/dKL_ij = -W_ij / C^2):
 * dL/dc_ij = W_ij a_i k_j / C^2 =: H_ij / C^2, so dL/dmu = (H + H^T) mu / C^2: ONE C x C x d product in total, done
@@ -22,10 +23,11 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'kl_rows', 'sample_icd_rows', 'sampled_icd_loss_and_op']
+__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'DEFAULT_TILE', 'kl_rows', 'icd_rows_loss', 'sample_icd_rows',
+           'sampled_icd_loss_and_op']
 
-# Rows per block: 512 x 512 float32 tiles (1 MiB) stay in cache for the elementwise passes, and 512 x d x 512 products
-# still run near the GEMM peak. The triangle of blocks costs (1 + 1/n) / 2 of the full product for n blocks per side.
+# Rows per panel (block-row): 512-row panels run the products near the GEMM peak and keep the triangle's waste (the
+# diagonal blocks, computed whole) small; 256 and 1024 measured slower at C = 4096 (issue 14).
 DEFAULT_BLOCK = 512
 # Elementwise work runs on tile x tile pieces of the panel: at 256 (256 KiB per float32 tile) the five tiles in use
 # stay in a 2 MiB L2 cache; measured 4-5x faster per element than 512 x 512 tiles on this project's CPU.
@@ -40,10 +42,10 @@ def kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all) -> torch.Tens
 
 
 class _Tiles:
-    """Reusable block x block buffers (out= targets), so the elementwise passes never allocate tile-sized tensors."""
+    """Reusable tile x tile buffers (out= targets), so the elementwise passes never allocate tile-sized tensors."""
 
-    def __init__(self, like: torch.Tensor, block: int, names: str) -> None:
-        self.buf = {name: like.new_empty(block * block) for name in names}
+    def __init__(self, like: torch.Tensor, tile: int, names: tuple[str, ...]) -> None:
+        self.buf = {name: like.new_empty(tile * tile) for name in names}
 
     def __call__(self, name: str, n: int, m: int) -> torch.Tensor:
         return self.buf[name][:n * m].view(n, m)
