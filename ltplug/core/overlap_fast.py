@@ -23,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'DEFAULT_TILE', 'kl_rows', 'icd_rows_loss', 'sample_icd_rows',
-           'sampled_icd_loss_and_op']
+__all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'DEFAULT_TILE', 'default_block_tile', 'kl_rows',
+           'icd_rows_loss', 'sample_icd_rows', 'sampled_icd_loss_and_op']
 
 # Rows per panel (block-row): 512-row panels run the products near the GEMM peak and keep the triangle's waste (the
 # diagonal blocks, computed whole) small; 256 and 1024 measured slower at C = 4096 (issue 14).
@@ -32,6 +32,14 @@ DEFAULT_BLOCK = 512
 # Elementwise work runs on tile x tile pieces of the panel: at 256 (256 KiB per float32 tile) the five tiles in use
 # stay in a 2 MiB L2 cache; measured 4-5x faster per element than 512 x 512 tiles on this project's CPU.
 DEFAULT_TILE = 256
+# On an accelerator the cost is kernel launches, not cache misses: few, large panels and tiles (4096 x 4096 float32 =
+# 64 MiB per buffer, about 8 such tensors at a time). Not measured on a GPU in this project yet.
+ACCEL_BLOCK = 4096
+
+
+def default_block_tile(device: torch.device) -> tuple[int, int]:
+    """(panel rows, tile size) of :func:`icd_blocks` for ``device``: cache-sized on the CPU, large elsewhere."""
+    return (DEFAULT_BLOCK, DEFAULT_TILE) if device.type == 'cpu' else (ACCEL_BLOCK, ACCEL_BLOCK)
 _EPS = 1e-12  # F.normalize's default eps
 
 
@@ -198,12 +206,12 @@ class IcdFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, weight: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int):
+    def forward(ctx, weight: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int, tile: int):
         need = ctx.needs_input_grad
         norm = weight.norm(dim=1, keepdim=True)
         mu = weight / norm.clamp_min(_EPS)
         loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]),
-                                     scale_grad_mu=False)
+                                     scale_grad_mu=False, tile=tile)
         ctx.mark_non_differentiable(op)
         if grads is not None and grads[0] is not None:
             grads = (_normalize_backward(grads[0], mu, norm, 1.0 / float(weight.shape[0]) ** 2),) + grads[1:]
@@ -214,10 +222,10 @@ class IcdFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_loss: torch.Tensor, grad_op: torch.Tensor | None):
         if ctx.grads is None:
-            return None, None, None, None, None
+            return None, None, None, None, None, None
         need = ctx.needs_input_grad
         out = [g * grad_loss if g is not None and want else None for g, want in zip(ctx.grads, need[:4])]
-        return (*out, None)
+        return (*out, None, None)
 
 
 # ------------------------------------------------------------------------------------------------ sampled ICD

@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .bessel import vmf_log_norm, vmf_mean_resultant
-from .overlap_fast import DEFAULT_BLOCK, IcdFunction, icd_blocks, sampled_icd_loss_and_op
+from .overlap_fast import IcdFunction, default_block_tile, icd_blocks, sampled_icd_loss_and_op
 from .overlap_fast import kl_rows as _kl_rows
 
 __all__ = ['aux_loss_weight', 'overlap_matrix', 'icd_loss', 'overlap_row_mean', 'icd_loss_and_op', 'cfc_loss',
@@ -88,13 +88,16 @@ def icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = N
 
     Equal to ``icd_loss(overlap_matrix(...))`` and ``overlap_row_mean(...)`` (gradients too). The symmetric blocked
     kernel of :mod:`ltplug.core.overlap_fast` computes mu mu^T once per pair of ``chunk_rows``-row blocks (default
-    512) and, when gradients are needed, the whole gradient in the same pass (one more C x C x d product, no
-    recomputation): forward ~0.5, forward + backward ~1.5 products; extra memory a few block tiles plus one C x d.
+    512 on the CPU, 4096 on an accelerator) and, when gradients are needed, the whole gradient in the same pass
+    (one more C x C x d product, no recomputation): forward ~0.55, forward + backward ~1.55 products plus elementwise
+    work (docs/benchmarks.md §2); extra memory two block x C panels, a few tiles and one C x d.
     """
     d = _check_weight_kappa(weight, kappa, d)
     if chunk_rows is not None and (isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1):
         raise ValueError(f'icd_loss_and_op: chunk_rows must be a positive integer, got {chunk_rows!r}')
-    block = DEFAULT_BLOCK if chunk_rows is None else int(chunk_rows)
+    block, tile = default_block_tile(weight.device)
+    if chunk_rows is not None:
+        block = int(chunk_rows)
     # at least float32, never autocast: the O(C^2) sums and the overlaps' 1 / (1 + KL) need it (half inputs are cast)
     dt = torch.promote_types(torch.promote_types(weight.dtype, kappa.dtype), torch.float32)
     with torch.autocast(device_type=weight.device.type, enabled=False):
@@ -103,9 +106,9 @@ def icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = N
         b = vmf_log_norm(kappa, d).to(dt)
         k = kappa.to(dt)
         if torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad):
-            loss, op = IcdFunction.apply(w, a, k, b, block)
+            loss, op = IcdFunction.apply(w, a, k, b, block, tile)
             return loss, op.detach()
-        loss, op, _ = icd_blocks(F.normalize(w, p=2, dim=1), a, k, b, block)
+        loss, op, _ = icd_blocks(F.normalize(w, p=2, dim=1), a, k, b, block, tile=tile)
         return loss, op
 
 
