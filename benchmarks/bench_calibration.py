@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--threads', type=int, help='torch intra-op threads (default: torch default)')
     p.add_argument('--skip-overlap', action='store_true', help="skip timing calibrate() with op_fallback='overlap'")
     p.add_argument('--quick', action='store_true', help='tiny shapes, 1 round (smoke test only)')
+    p.add_argument('--markdown', action='store_true', help='also print the table as docs/benchmarks.md rows')
     args = p.parse_args(argv)
     if not 0.0 <= args.alpha < 1.0:
         p.error(f'--alpha must be in [0, 1) (1 switches calibration off), got {args.alpha}')
@@ -200,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
           "'overlap'.")
     print(f'   {meter.note()}')
     print(f'   load avg after: {load_note(torch.get_num_threads())}', flush=True)
+    if args.markdown:
+        print('\n| ' + ' | '.join(cols) + ' |')
+        print('|---' + '|---:' * (len(cols) - 1) + '|')
+        for r in rows:
+            print('| ' + ' | '.join(r) + ' |')
     return 0
 
 

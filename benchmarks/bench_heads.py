@@ -467,7 +467,7 @@ def build_rows(setting: str, s: Sizes) -> tuple[list[Row], str]:
     return rows, title
 
 
-def run_setting(setting: str, s: Sizes, warmup: int, repeats: int, infer_repeats: int) -> bool:
+def run_setting(setting: str, s: Sizes, warmup: int, repeats: int, infer_repeats: int, markdown: bool = False) -> bool:
     """Build, time and print one setting; returns False if a row failed for another reason than a missing type."""
     import torch
 
@@ -521,6 +521,16 @@ def run_setting(setting: str, s: Sizes, warmup: int, repeats: int, infer_repeats
               f'{fmt_ratio(step[r.key], step["linear"]):>8} | {ref_s:>6} | {fmt_ms(infer[r.key]):>8} | '
               f'{fmt_ms(infer_min[r.key]):>8} | {fmt_ratio(infer[r.key], infer["linear"]):>8} | {ref_i:>6} | {note}')
     print('   ratios use the medians; the min is the run least disturbed by other jobs')
+    if markdown:  # the same figures as the rows of docs/benchmarks.md
+        print('\n| row | step ms (min) | x linear | x ref | infer ms (min) | x linear | x ref |')
+        print('|---|---:|---:|---:|---:|---:|---:|')
+        for r in rows:
+            cells = []
+            for med, low in ((step, step_min), (infer, infer_min)):
+                ref = fmt_ratio(med[r.key], med.get(r.ref)) if r.ref else ''
+                cells += ['-' if med[r.key] is None else f'{fmt_ms(med[r.key])} ({fmt_ms(low[r.key])})',
+                          fmt_ratio(med[r.key], med['linear']).replace('-', ''), ref]
+            print(f'| {r.label} | ' + ' | '.join(cells) + ' |')
     print(f'   {meter.note()}')
     print(f'   load avg after: {load_note(torch.get_num_threads())}', flush=True)
     return ok
@@ -537,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                    '7 end-to-end)')
     p.add_argument('--threads', type=int, help='torch intra-op threads (default: torch default)')
     p.add_argument('--quick', action='store_true', help='tiny shapes, 1 round, no warm-up (smoke test only)')
+    p.add_argument('--markdown', action='store_true', help='also print each table as docs/benchmarks.md rows')
     args = p.parse_args(argv)
     import torch
     from mmengine.registry import init_default_scope
@@ -558,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup = args.warmup if args.warmup is not None else (2 if head else 1)
         repeats = args.repeats or (7 if head else 5)
         infer_repeats = args.infer_repeats or (21 if head else 7)
-        ok &= run_setting(setting, sizes[setting], warmup, repeats, infer_repeats)
+        ok &= run_setting(setting, sizes[setting], warmup, repeats, infer_repeats, args.markdown)
     return 0 if ok else 1
 
 

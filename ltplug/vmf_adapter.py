@@ -36,6 +36,7 @@ VMF_HEAD_DEFAULTS = MappingProxyType(dict(
     aux_loss_power=0.9,  # lambda's power (official)
     aux_loss_schedule='auto',
     op_fallback='bias',  # the calibration statistic without ICD: 'bias' (official) or 'overlap'
+    icd_sample=0,  # 0: the full ICD (official); m > 0: sampled ICD, batch classes + m uniform (docs/methods.md §1.5)
 ))
 
 
@@ -71,7 +72,7 @@ def pop_vmf_args(kwargs: dict) -> dict:
 
 def build_vmf_classifier(where: str, in_features: int, num_classes: int, *, kappa_init: float, use_prior: bool,
                          class_counts, aux_loss, aux_loss_weight: float, aux_loss_power: float,
-                         aux_loss_schedule: str, op_fallback: str,
+                         aux_loss_schedule: str, op_fallback: str, icd_sample: int = 0,
                          classifier_type: type[VMFClassifier] = VMFClassifier, in_key: str = 'in_channels'
                          ) -> tuple[VMFClassifier, AuxLossSchedule]:
     """Check the vMF head arguments (errors name ``where``, the head's config key, e.g. 'model.head', and ``in_key``,
@@ -93,8 +94,10 @@ def build_vmf_classifier(where: str, in_features: int, num_classes: int, *, kapp
             raise ValueError(f'{where}.{key} must be a number >= 0, got {value!r}')
     if op_fallback not in OP_FALLBACKS:
         raise ValueError(f'{where}.op_fallback must be one of {OP_FALLBACKS}, got {op_fallback!r}')
+    if isinstance(icd_sample, bool) or not isinstance(icd_sample, int) or icd_sample < 0:
+        raise ValueError(f'{where}.icd_sample must be an integer >= 0 (0 = the full ICD), got {icd_sample!r}')
     vmf = classifier_type(in_features, num_classes, kappa_init=kappa_init, use_prior=use_prior,
-                          op_fallback=op_fallback, aux_loss=aux_loss)
+                          op_fallback=op_fallback, aux_loss=aux_loss, icd_sample=icd_sample)
     if class_counts is not None:
         vmf.set_class_counts(check_class_counts(class_counts, num_classes, where=f'{where}.class_counts'))
     return vmf, AuxLossSchedule(float(aux_loss_weight), float(aux_loss_power), aux_loss_schedule, where)

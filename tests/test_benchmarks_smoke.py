@@ -13,15 +13,17 @@ import re
 import pytest
 from conftest import run_tool
 
+MARKDOWN_FLAG = {s: f'{s} --markdown' for s in ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py')}
 NUMBER = re.compile(r'^\d+(\.\d+)?$')
 SCRIPTS = ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py', 'benchmarks/bench_vmf.py',
-           'benchmarks/bench_sampler_plan.py')
+           'benchmarks/bench_sampler_plan.py', 'benchmarks/bench_icd_sampled.py')
 DRIVER = """
 import contextlib, io, json, runpy, sys, traceback
 results = {}
 for script in sys.argv[1:]:
     buf, code = io.StringIO(), 0
-    sys.argv = [script, '--quick']
+    script, *extra = script.split(' ')
+    sys.argv = [script, '--quick', *extra]
     with contextlib.redirect_stdout(buf):
         try:
             runpy.run_path(script, run_name='__main__')
@@ -38,7 +40,7 @@ print(json.dumps(results))
 @pytest.fixture(scope='module')
 def outputs() -> dict[str, str]:
     """stdout of every benchmark script run with --quick (each must exit with status 0)."""
-    proc = run_tool('-c', DRIVER, *SCRIPTS, timeout=600)
+    proc = run_tool('-c', DRIVER, *(MARKDOWN_FLAG.get(s, s) for s in SCRIPTS), timeout=600)
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for script, (code, out) in results.items():
         assert code == 0, f'{script} --quick exited with {code}:\n{out[-4000:]}\n{proc.stderr[-4000:]}'
@@ -85,6 +87,9 @@ def test_bench_heads_quick_prints_both_tables(outputs):
                 assert NUMBER.match(step) and NUMBER.match(step_min), (label, rows[matches[0]])
         linear = rows['LinearClsHead (CE)']
         assert linear[2] == linear[6] == '1.00x'  # every 'x linear' ratio is relative to this row
+        md = {r[0]: r for r in md_rows(part)}  # --markdown: the docs/benchmarks.md rows of the same figures
+        assert md['LinearClsHead (CE)'][2] == md['LinearClsHead (CE)'][5] == '1.00x'
+        assert re.match(r'^\d+(\.\d+)? \(\d+(\.\d+)?\)$', md['LinearClsHead (CE)'][1])
 
 
 def test_bench_calibration_quick_prints_before_after(outputs):
@@ -97,21 +102,59 @@ def test_bench_calibration_quick_prints_before_after(outputs):
         for cell in (plain, calibrated, ratio, once, overlap):
             assert NUMBER.match(cell), (label, cell)
         assert float(delta) > 0  # the calibrated classifier really predicts with other concentrations
+    md = [r for r in md_rows(out) if 'quick' in r[0]]  # --markdown rows
+    assert len(md) == 2 and all(len(r) == 7 for r in md), out
 
 
-def test_bench_vmf_quick_prints_overlap_table(outputs):
+def md_rows(text: str) -> list[list[str]]:
+    """Cells of the Markdown table rows (``| a | b |``), header and separator rows excluded."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith('| ') and not line.startswith('|---'):
+            rows.append([c.strip() for c in line.strip().strip('|').split('|')])
+    return [r for r in rows if r[0] not in ('C', 'row', 'head', 'plan')]
+
+
+MS = re.compile(r'^\d+(\.\d+)? \(\d+(\.\d+)?\)$')  # "median (min)"
+RATIO = re.compile(r'^\d+(\.\d+)?x$')
+
+
+def test_bench_vmf_quick_prints_ratio_tables(outputs):
     out = outputs['benchmarks/bench_vmf.py']
-    assert '== overlap matrix / ICD at d = 32' in out
-    rows = table_rows(out)
-    for c in ('8', '16'):
-        assert c in rows, out
-        assert all(re.match(r'^\d+(\.\d+)?ms$', cell) for cell in rows[c]), rows[c]
+    check_machine_header(out)
+    assert '== ICD loss + op vs one C x C x d product, d = 32' in out
+    assert out.count('other jobs kept') == 5  # 2 ICD sizes, Bessel, 2 step settings
+    icd = [r for r in md_rows(out) if r[0] in ('8', '16')]
+    assert len(icd) == 10, out  # product, fwd, fwd + bwd, sampled, dense at both sizes
+    for c, label, time_cell, ratio, cpu_ratio, _ in icd:
+        assert MS.match(time_cell) and RATIO.match(ratio) and RATIO.match(cpu_ratio), (c, label, time_cell, ratio)
+        if label.startswith('floor'):
+            assert ratio == cpu_ratio == '1.00x'
+    probed = [r for r in icd if r[5] != '-']
+    assert len(probed) == 1 and probed[0][0] == '16' and float(probed[0][5]) >= 0  # quick: one memory probe
+    bessel = [r for r in md_rows(out) if r[0].startswith(('ltplug (', 'official recipe'))]
+    assert len(bessel) == 2 and bessel[0][2] == '1.00x' and 'rel' in bessel[0][3]
+    steps = [r for r in md_rows(out) if r[0] in ('linear', 'vMF', 'vMF + ICD')]
+    assert len(steps) == 6 and all(MS.match(r[1]) and RATIO.match(r[2]) for r in steps)
+
+
+def test_bench_icd_sampled_quick_prints_accuracy_rows(outputs):
+    out = outputs['benchmarks/bench_icd_sampled.py']
+    check_machine_header(out)
+    rows = {r[0]: r for r in md_rows(out)}
+    for label in ('vMF, no auxiliary loss', 'vMF + full ICD', 'vMF + sampled ICD, m = 2 uniform rows of C = 10'):
+        assert re.match(r'^\d+\.\d+ \+- \d+\.\d+$', rows[label][1]), rows
+        assert len(rows[label][2].split(', ')) == 2  # two seeds in --quick
+    assert 'sampled - full, paired by seed' in out and 'other jobs kept' in out
 
 
 def test_bench_sampler_plan_quick_prints_every_plan(outputs):
     out = outputs['benchmarks/bench_sampler_plan.py']
-    assert 'N = 20000, C = 400' in out
+    check_machine_header(out)
+    assert 'N = 20000, C = 400' in out and 'other jobs kept' in out
+    rows = md_rows(out)
+    assert rows[0][0] == 'floor: one permutation of N' and rows[0][3] == '1.00x'
     for plan in ('instance-balanced', 'class-balanced', 'square-root', 'progressively-balanced'):
-        lines = [line for line in out.splitlines() if line.startswith(plan)]
-        assert len(lines) == 2, out  # epochs 0 and 89
-        assert all(re.search(r'median \d+\.\d+ s$', line) for line in lines), lines
+        lines = [r for r in rows if r[0].startswith(plan)]
+        assert [r[1] for r in lines] == ['0', '89'], out
+        assert all(MS.match(r[2]) and RATIO.match(r[3]) for r in lines), lines

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 
 from .bessel import vmf_log_norm, vmf_mean_resultant
+from .overlap_fast import IcdFunction, default_block_tile, icd_blocks, sampled_icd_loss_and_op
+from .overlap_fast import kl_rows as _kl_rows
 
 __all__ = ['aux_loss_weight', 'overlap_matrix', 'icd_loss', 'overlap_row_mean', 'icd_loss_and_op', 'cfc_loss',
            'calibrated_kappa', 'VMFClassifier', 'parse_aux_losses', 'OP_SOURCES', 'OP_FALLBACKS', 'AUX_LOSS_CHOICES',
@@ -33,7 +34,6 @@ OP_SOURCES = ('unset', 'bias', 'icd', 'final_overlap')
 OP_FALLBACKS = ('bias', 'overlap')
 AUX_LOSS_CHOICES = ('none', 'icd', 'cfc', 'icd+cfc')
 KAPPA_MIN = 1.0  # the logits use max(kappa, 1), as the official classifier (docs/methods.md §1.10)
-_OVERLAP_CHUNK_ELEMS = 1 << 22  # rows per chunk = this / C (about 4M matrix entries per chunk)
 
 
 def aux_loss_weight(epoch: int, max_epochs: int, base: float = 0.2, power: float = 0.9) -> float:
@@ -56,12 +56,6 @@ def _check_weight_kappa(weight: torch.Tensor, kappa: torch.Tensor, d: int | None
         raise ValueError(f'vMF kappa must have shape ({weight.shape[0]},) to match weight {tuple(weight.shape)}, '
                          f'got {tuple(kappa.shape)}')
     return int(weight.shape[1]) if d is None else int(d)
-
-
-def _kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all) -> torch.Tensor:
-    """KL(vMF_i || vMF_j) = A_i (k_i - k_j mu_i.mu_j) + b_i - b_j, rows i of a block against all j (appendix eq. 5)."""
-    cos = mu_rows @ mu_all.t()
-    return a_rows[:, None] * (k_rows[:, None] - k_all[None, :] * cos) + (b_rows[:, None] - b_all[None, :])
 
 
 def overlap_matrix(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = None) -> torch.Tensor:
@@ -90,47 +84,34 @@ def overlap_row_mean(overlap: torch.Tensor) -> torch.Tensor:
     return overlap.mean(dim=1)
 
 
-def _chunk_stats(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all, row_offset: torch.Tensor):
-    """(sum of the off-diagonal overlaps in the block, per-row sums with the diagonal) for rows [offset, offset + r)."""
-    o = 1.0 / (1.0 + _kl_rows(mu_rows, mu_all, a_rows, k_rows, k_all, b_rows, b_all))
-    rows = torch.arange(o.shape[0], device=o.device)
-    diag = o[rows, rows + row_offset]
-    row_sum = o.sum(dim=1)
-    return row_sum.sum() - diag.sum(), row_sum
-
-
 def icd_loss_and_op(weight: torch.Tensor, kappa: torch.Tensor, d: int | None = None,
                     chunk_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """ICD loss (differentiable) and the op vector (detached) without materialising the whole C x C graph.
+    """ICD loss (differentiable) and the op vector (detached) without materialising any C x C tensor.
 
-    Equal to ``icd_loss(overlap_matrix(...))`` and ``overlap_row_mean(...)``. Rows are processed in chunks (about 4M
-    entries each, or ``chunk_rows``) and, when gradients are needed, each chunk is recomputed in the backward pass
-    (activation checkpointing), so memory is O(chunk x C) instead of several C x C tensors (C = 8142: 66M entries).
+    Equal to ``icd_loss(overlap_matrix(...))`` and ``overlap_row_mean(...)`` (gradients too). The symmetric blocked
+    kernel of :mod:`ltplug.core.overlap_fast` computes mu mu^T once per pair of ``chunk_rows``-row blocks (default
+    512 on the CPU, 4096 on an accelerator) and, when gradients are needed, the whole gradient in the same pass
+    (one more C x C x d product, no recomputation): forward ~0.55, forward + backward ~1.55 products plus elementwise
+    work (docs/benchmarks.md §2); extra memory two block x C panels, a few tiles and one C x d.
     """
     d = _check_weight_kappa(weight, kappa, d)
-    c = weight.shape[0]
-    mu = F.normalize(weight, p=2, dim=1)
-    a = vmf_mean_resultant(kappa, d)
-    b = vmf_log_norm(kappa, d)
-    if chunk_rows is None:
-        chunk_rows = max(1, _OVERLAP_CHUNK_ELEMS // max(c, 1))
-    if chunk_rows >= c:
-        total, row_sum = _chunk_stats(mu, mu, a, kappa, kappa, b, b, torch.zeros((), dtype=torch.long,
-                                                                               device=weight.device))
-        return total / float(c * c), (row_sum / c).detach()
-    need_grad = torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad)
-    totals, row_sums = [], []
-    for start in range(0, c, chunk_rows):
-        sl = slice(start, min(c, start + chunk_rows))
-        args = (mu[sl], mu, a[sl], kappa[sl], kappa, b[sl], b,
-                torch.tensor(start, dtype=torch.long, device=weight.device))
-        if need_grad:
-            total, row_sum = checkpoint(_chunk_stats, *args, use_reentrant=False)
-        else:
-            total, row_sum = _chunk_stats(*args)
-        totals.append(total)
-        row_sums.append(row_sum.detach())
-    return torch.stack(totals).sum() / float(c * c), torch.cat(row_sums) / c
+    if chunk_rows is not None and (isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1):
+        raise ValueError(f'icd_loss_and_op: chunk_rows must be a positive integer, got {chunk_rows!r}')
+    block, tile = default_block_tile(weight.device)
+    if chunk_rows is not None:
+        block = int(chunk_rows)
+    # at least float32, never autocast: the O(C^2) sums and the overlaps' 1 / (1 + KL) need it (half inputs are cast)
+    dt = torch.promote_types(torch.promote_types(weight.dtype, kappa.dtype), torch.float32)
+    with torch.autocast(device_type=weight.device.type, enabled=False):
+        w = weight.to(dt)
+        a = vmf_mean_resultant(kappa, d).to(dt)
+        b = vmf_log_norm(kappa, d).to(dt)
+        k = kappa.to(dt)
+        if torch.is_grad_enabled() and (weight.requires_grad or kappa.requires_grad):
+            loss, op = IcdFunction.apply(w, a, k, b, block, tile)
+            return loss, op.detach()
+        loss, op, _ = icd_blocks(F.normalize(w, p=2, dim=1), a, k, b, block, tile=tile)
+        return loss, op
 
 
 def cfc_loss(feats: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kappa: torch.Tensor,
@@ -214,10 +195,11 @@ class VMFClassifier(nn.Module):
     """
 
     def __init__(self, in_features: int, num_classes: int, kappa_init: float = 16.0, use_prior: bool = True,
-                 op_fallback: str = 'bias', aux_loss: str | Sequence[str] | None = 'none') -> None:
+                 op_fallback: str = 'bias', aux_loss: str | Sequence[str] | None = 'none', icd_sample: int = 0) -> None:
         super().__init__()
         self.in_features = int(in_features)
         self.num_classes = int(num_classes)
+        self.icd_sample = int(icd_sample)  # > 0: sampled ICD with this many uniform rows (+ the batch's classes)
         self.use_prior = bool(use_prior)
         self.requires_class_counts = self.use_prior  # read by ClassCountsHook
         self.op_fallback = op_fallback
@@ -333,12 +315,26 @@ class VMFClassifier(nn.Module):
         """O (C, C) from the current weights and raw kappa (differentiable)."""
         return overlap_matrix(self.weight, self.kappa, self.in_features)
 
-    def icd_loss(self) -> torch.Tensor:
+    def icd_loss(self, labels: torch.Tensor | None = None) -> torch.Tensor:
         """ICD loss on the current weights / raw kappa; in training it also refreshes ``op`` (row means, no grad).
 
         Call it after :meth:`forward` in a training step (:meth:`aux_losses` does); the official code stores op from
-        the same step. Outside training it only computes the loss.
+        the same step. Outside training it only computes the loss. With ``icd_sample`` > 0 the loss is the unbiased
+        sampled ICD (rows: the classes in ``labels`` + ``icd_sample`` uniform ones) and op a running estimate: the
+        sampled rows are refreshed, the others keep their last value (the first step fills all of op with a full
+        no-grad pass).
         """
+        if self.icd_sample:
+            loss, rows, op_rows = sampled_icd_loss_and_op(self.weight, self.kappa, self.icd_sample, labels,
+                                                          self.in_features)
+            if self.training:
+                with torch.no_grad():
+                    if not self._icd_seen:
+                        self.op.copy_(icd_loss_and_op(self.weight, self.kappa, self.in_features)[1].to(self.op.dtype))
+                    self.op[rows] = op_rows.to(self.op.dtype)
+                    self.op_source.fill_(OP_SOURCES.index('icd'))
+                self._icd_seen = True
+            return loss
         loss, op = icd_loss_and_op(self.weight, self.kappa, self.in_features)
         if self.training:
             with torch.no_grad():
@@ -363,7 +359,11 @@ class VMFClassifier(nn.Module):
         """
         out: dict[str, torch.Tensor] = {}
         if self.use_icd:
-            out['loss_icd'] = weight * self.icd_loss()
+            icd_labels = None
+            if self.icd_sample and labels is not None:  # the batch's classes are always among the sampled rows
+                icd_labels = labels.reshape(-1)
+                icd_labels = icd_labels[(icd_labels >= 0) & (icd_labels < self.num_classes)]
+            out['loss_icd'] = weight * self.icd_loss(icd_labels)
         if self.use_cfc:
             feats = self._last_features if feats is None else feats
             self._last_features = None
