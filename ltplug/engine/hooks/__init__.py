@@ -9,7 +9,9 @@
 * ``class_weight.py``: ``ClassWeightHook``, per-class loss weights (class-balanced / inverse power) from the counts;
 * ``drw.py``: ``DeferredReweightingHook``, the same switched on at a given epoch (LDAM-DRW);
 * ``logit_adjust.py``: ``PosthocLogitAdjustHook``, post-hoc logit adjustment during val / test;
-* ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards.
+* ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards;
+* ``run_state.py``: ``RunStateHook``, per-epoch / per-iteration seeding for an exact resume, and never removing
+  another run's checkpoints (``tools/train.py`` adds it to every run).
 
 The task-specific hooks import their mmseg / mmdet / mmpretrain helpers only when they run, so this package needs
 mmengine alone.
@@ -21,6 +23,7 @@ from .det_class_counts import DetClassCountsHook
 from .drw import DeferredReweightingHook
 from .freeze import FreezeModulesHook
 from .logit_adjust import PosthocLogitAdjustHook
+from .run_state import RunStateHook
 from .seg_pixel_counts import SegPixelCountsHook
 from .vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
 
@@ -32,6 +35,7 @@ __all__ = [
     'DetClassCountsHook',
     'FreezeModulesHook',
     'PosthocLogitAdjustHook',
+    'RunStateHook',
     'SegPixelCountsHook',
     'VMFCalibrationHook',
     'find_vmf_classifiers',
