@@ -378,9 +378,18 @@ def checked_outputs(args: argparse.Namespace, suffix: str) -> str:
     return out
 
 
-def report_sweep(args: argparse.Namespace, rows: list[dict], name: str, chosen: float, title: str) -> dict:
-    """Print the sweep table, write ``--json`` (NaN as null) and return the tool's result dict."""
-    print(title)
+def run_sweep(args: argparse.Namespace, cfg, name: str, logits_for: Callable[[float], object], labels: np.ndarray,
+              counts: np.ndarray, neutral: float, what: str, note: str = '') -> dict:
+    """Sweep ``args.<name>s`` on ``args.split``, choose by ``args.select`` (ties: nearest ``neutral``), print the table,
+    write ``--json`` (NaN as null) and return the tool's result: rows, the chosen value, select, split, checkpoint."""
+    many_thr, few_thr = shot_thresholds(cfg)
+    try:
+        rows = sweep(name, getattr(args, f'{name}s'), logits_for, labels, counts, many_thr, few_thr)
+        chosen = choose(rows, name, args.select, neutral)
+    except ValueError as e:
+        raise ToolError(str(e)) from None
+    print(f'{what} on the {args.split} split ({len(labels)} images; many > {many_thr}, few < {few_thr} training '
+          f'images; {note}best by {args.select!r}):')
     print(format_sweep(rows, name, chosen))
     result = {'rows': rows, name: chosen, 'select': args.select, 'split': args.split, 'checkpoint': args.checkpoint}
     if args.json:
@@ -389,17 +398,21 @@ def report_sweep(args: argparse.Namespace, rows: list[dict], name: str, chosen: 
     return result
 
 
-def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, meta: dict) -> None:
-    """Write ``ckpt`` with ``meta[meta_key] = meta`` to ``out`` atomically (a temporary file, then a rename); the caller
-    has checked with ``checked_outputs`` that ``out`` is neither the input nor an existing file."""
+def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, result: dict, **meta) -> dict:
+    """Write ``ckpt`` with ``meta[meta_key]`` = the sweep ``result`` (chosen value, select, split, rows) + ``meta`` +
+    the source checkpoint to ``out`` atomically (a temporary file, then a rename); the caller has checked with
+    ``checked_outputs`` that ``out`` is neither the input nor an existing file. Returns ``result`` with ``out``."""
     import torch
 
+    info = {k: v for k, v in result.items() if k not in ('rows', 'checkpoint')}
+    info.update(meta, source_checkpoint=osp.abspath(result['checkpoint']), sweep=result['rows'])
     if not isinstance(ckpt.get('meta'), dict):
         ckpt['meta'] = {}
-    ckpt['meta'][meta_key] = meta
+    ckpt['meta'][meta_key] = info
     tmp = out + '.tmp'
     torch.save(ckpt, tmp)
     os.replace(tmp, osp.abspath(out))
+    return dict(result, out=out)
 
 
 # ------------------------------------------------------------------------------------------------ checkpoints / model

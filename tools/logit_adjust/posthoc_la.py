@@ -21,22 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import (  # noqa: E402
-    ToolError,
-    add_common_args,
-    add_sweep_args,
-    build_model,
-    checked_outputs,
-    choose,
-    extract_features,
-    load_config,
-    plain_split_loader,
-    report_sweep,
-    save_new_checkpoint,
-    shot_thresholds,
-    sweep,
-    train_class_counts,
-)
+import _common as tc  # noqa: E402
 
 DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
@@ -46,11 +31,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 'checkpoint')
     p.add_argument('config')
     p.add_argument('checkpoint')
-    add_sweep_args(p, 'tau', DEFAULT_TAUS, 'tau values to evaluate (0 = no adjustment)',
+    tc.add_sweep_args(p, 'tau', DEFAULT_TAUS, 'tau values to evaluate (0 = no adjustment)',
                    'the smallest |tau|, i.e. the least adjustment',
                    'adjusted checkpoint to write (default: <checkpoint>_la.pth)')
     p.add_argument('--class-counts', help='class-count file (default: the config\'s training set)')
-    add_common_args(p)
+    tc.add_common_args(p)
     args = p.parse_args(argv)
     bad = [t for t in args.taus if not math.isfinite(t)]
     if bad:
@@ -72,51 +57,42 @@ def training_counts(cfg, args, num_classes: int) -> np.ndarray:
 
     if args.class_counts:
         return check_class_counts(load_class_counts(args.class_counts), num_classes, where=args.class_counts)
-    return train_class_counts(cfg, num_classes)
+    return tc.train_class_counts(cfg, num_classes)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    out = checked_outputs(args, '_la.pth')
-    cfg = load_config(args)
-    model, ckpt = build_model(cfg, args.checkpoint)
+    out = tc.checked_outputs(args, '_la.pth')
+    cfg = tc.load_config(args)
+    model, ckpt = tc.build_model(cfg, args.checkpoint)
     if not hasattr(model, 'head'):
-        raise ToolError('tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
+        raise tc.ToolError('tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
     layer_name, layer = find_bias_layer(model.head)
     if layer is None and not args.no_save:
-        raise ToolError('the head has no linear layer with a bias to bake the adjustment into (cosine / vMF heads); '
-                        'use --no-save to choose tau, then PosthocLogitAdjustHook(tau=...) in custom_hooks')
+        raise tc.ToolError('the head has no linear layer with a bias to bake the adjustment into (cosine / vMF '
+                           'heads); use --no-save to choose tau, then PosthocLogitAdjustHook(tau=...) in custom_hooks')
     import torch
 
     from ltplug.core.logit_adjust import log_class_prior
 
-    logits, labels = extract_features(model, plain_split_loader(cfg, args.split), model.head, args.max_batches,
-                                      capture='output')
+    logits, labels = tc.extract_features(model, tc.plain_split_loader(cfg, args.split), model.head,
+                                         args.max_batches, capture='output')
     logits = torch.from_numpy(logits)
     counts = training_counts(cfg, args, logits.shape[1])
     log_prior = log_class_prior(counts, where='tools/logit_adjust/posthoc_la.py class counts')
-    many_thr, few_thr = shot_thresholds(cfg)
-    try:
-        rows = sweep('tau', args.taus, lambda tau: logits - tau * log_prior, labels, counts, many_thr, few_thr)
-        chosen = choose(rows, 'tau', args.select, neutral=0.0)
-    except ValueError as e:
-        raise ToolError(str(e)) from None
-    result = report_sweep(args, rows, 'tau', chosen, (
-        f'post-hoc logit adjustment on the {args.split} split ({len(labels)} images; many > {many_thr}, few < '
-        f'{few_thr} training images; best by {args.select!r}):'))
+    result = tc.run_sweep(args, cfg, 'tau', lambda tau: logits - tau * log_prior, labels, counts, neutral=0.0,
+                          what='post-hoc logit adjustment')
     if args.no_save:
         return result
 
-    key = f'head.{layer_name}.bias'
+    tau, key = result['tau'], f'head.{layer_name}.bias'
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     if key not in state or state[key].shape != log_prior.shape:
-        raise ToolError(f'the checkpoint has no {key} of {log_prior.numel()} classes; was it saved from this model?')
-    state[key] = (state[key].double() - chosen * log_prior.double()).to(state[key].dtype)
-    save_new_checkpoint(ckpt, out, 'posthoc_logit_adjustment', dict(
-        tau=chosen, select=args.select, split=args.split, layer=key, class_counts=[int(c) for c in counts],
-        source_checkpoint=osp.abspath(args.checkpoint), sweep=rows))
-    print(f'wrote the adjusted checkpoint (tau={chosen}, {key} -= tau * log prior) to {out}')
-    result['out'] = out
+        raise tc.ToolError(f'the checkpoint has no {key} of {log_prior.numel()} classes; was it saved from this model?')
+    state[key] = (state[key].double() - tau * log_prior.double()).to(state[key].dtype)
+    result = tc.save_new_checkpoint(ckpt, out, 'posthoc_logit_adjustment', result, layer=key,
+                                    class_counts=[int(c) for c in counts])
+    print(f'wrote the adjusted checkpoint (tau={tau}, {key} -= tau * log prior) to {out}')
     return result
 
 

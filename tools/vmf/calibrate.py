@@ -19,23 +19,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import (  # noqa: E402
-    ToolError,
-    add_common_args,
-    add_sweep_args,
-    build_model,
-    checked_outputs,
-    choose,
-    extract_features,
-    load_config,
-    plain_split_loader,
-    report_sweep,
-    save_new_checkpoint,
-    shot_thresholds,
-    single_vmf_classifier,
-    sweep,
-    train_class_counts,
-)
+import _common as tc  # noqa: E402
 
 DEFAULT_ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 
@@ -44,10 +28,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Sweep the vMF calibration alpha on val and save a calibrated checkpoint')
     p.add_argument('config')
     p.add_argument('checkpoint')
-    add_sweep_args(p, 'alpha', DEFAULT_ALPHAS, 'alpha values in [0, 1] to evaluate (1 = no calibration)',
+    tc.add_sweep_args(p, 'alpha', DEFAULT_ALPHAS, 'alpha values in [0, 1] to evaluate (1 = no calibration)',
                    'the alpha closest to 1, i.e. the least calibration',
                    'calibrated checkpoint to write (default: <checkpoint>_vmf-calib.pth)')
-    add_common_args(p)
+    tc.add_common_args(p)
     args = p.parse_args(argv)
     bad = [a for a in args.alphas if not (0.0 <= a <= 1.0) or math.isnan(a)]
     if bad:
@@ -71,7 +55,7 @@ def class_counts_for(cfg, classifier) -> np.ndarray:
     counts = classifier.class_counts.cpu().numpy()
     if (counts > 0).all():
         return counts.astype(np.int64)
-    return train_class_counts(cfg, classifier.num_classes)
+    return tc.train_class_counts(cfg, classifier.num_classes)
 
 
 def calibrated_logits(classifier, feats):
@@ -89,41 +73,32 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     import torch
 
-    out = checked_outputs(args, '_vmf-calib.pth')
-    cfg = load_config(args)
-    model, ckpt = build_model(cfg, args.checkpoint)
-    name, classifier = single_vmf_classifier(model, 'tools/vmf/calibrate.py')
+    out = tc.checked_outputs(args, '_vmf-calib.pth')
+    cfg = tc.load_config(args)
+    model, ckpt = tc.build_model(cfg, args.checkpoint)
+    name, classifier = tc.single_vmf_classifier(model, 'tools/vmf/calibrate.py')
     counts = class_counts_for(cfg, classifier)
-    many_thr, few_thr = shot_thresholds(cfg)
-    feats, labels = extract_features(model, plain_split_loader(cfg, args.split), classifier, args.max_batches)
+    feats, labels = tc.extract_features(model, tc.plain_split_loader(cfg, args.split), classifier, args.max_batches)
     feats = torch.from_numpy(feats)
     classifier.eval()
     saved = classifier.calibration_state()
     try:
-        rows = sweep('alpha', args.alphas, calibrated_logits(classifier, feats), labels, counts, many_thr, few_thr)
-        chosen = choose(rows, 'alpha', args.select, neutral=1.0)
-    except ValueError as e:
-        raise ToolError(str(e)) from None
+        result = tc.run_sweep(args, cfg, 'alpha', calibrated_logits(classifier, feats), labels, counts, neutral=1.0,
+                              what='vMF calibration sweep', note=f'{op_description(classifier)}; ')
     finally:
         classifier.load_calibration_state(saved)
-    result = report_sweep(args, rows, 'alpha', chosen, (
-        f'vMF calibration sweep on the {args.split} split ({len(labels)} images; many > {many_thr}, few < {few_thr} '
-        f'training images; {op_description(classifier)}; best by {args.select!r}):'))
     if args.no_save:
         return result
 
-    classifier.calibrate(chosen)
+    classifier.calibrate(result['alpha'])
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     prefix = f'{name}.' if name else ''
     for key, value in classifier.calibration_state().items():
         if prefix + key not in state:
-            raise ToolError(f'the checkpoint has no {prefix + key}; was it saved from this model?')
+            raise tc.ToolError(f'the checkpoint has no {prefix + key}; was it saved from this model?')
         state[prefix + key] = value.to(state[prefix + key].dtype)
-    save_new_checkpoint(ckpt, out, 'vmf_calibration', dict(
-        alpha=chosen, select=args.select, split=args.split, source_checkpoint=osp.abspath(args.checkpoint),
-        sweep=rows))
-    print(f'wrote the calibrated checkpoint (alpha={chosen}) to {out}')
-    result['out'] = out
+    result = tc.save_new_checkpoint(ckpt, out, 'vmf_calibration', result)
+    print(f'wrote the calibrated checkpoint (alpha={result["alpha"]}) to {out}')
     return result
 
 
