@@ -228,6 +228,12 @@ class FeatureFile:
     def splits(self) -> list[str]:
         return [s for s in SPLITS if f'{s}_feats' in self.arrays]
 
+    def check_source(self, weight, checkpoint: str) -> None:
+        """Refuse features extracted from another checkpoint than ``checkpoint`` (whose classifier weight is given)."""
+        if 'fc_weight' in self.arrays and weight is not None and \
+                not np.allclose(self.arrays['fc_weight'], np.asarray(weight, dtype=np.float32), atol=1e-6):
+            raise ToolError(f'{self.path} was not extracted from {checkpoint}: their classifier weights differ')
+
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(features (N, d), labels (N,)) of a split, validated (finite, labels in range)."""
         if f'{name}_feats' not in self.arrays:
@@ -532,6 +538,31 @@ def train_class_counts(cfg, num_classes: int, allow_empty: bool = True) -> np.nd
     ds_cfg['pipeline'] = []
     counts = dataset_class_counts(DATASETS.build(ds_cfg), num_classes)
     return check_class_counts(counts, num_classes, where='training set of the config', allow_empty=allow_empty)
+
+
+def check_train_coverage(labels: np.ndarray, counts: np.ndarray) -> None:
+    """The training features must cover the training set exactly once per image (a sequential, non-dropping loader)."""
+    from_feats = np.bincount(labels, minlength=counts.size)
+    if not np.array_equal(from_feats, counts):
+        raise ToolError('the training features do not cover the training set once per image '
+                        f'({int(from_feats.sum())} features vs {int(counts.sum())} training images); re-extract them')
+
+
+def extract_splits(cfg, model, splits, batch_size: int | None = None) -> tuple[dict, np.ndarray]:
+    """({split: (features, labels)} of ``head.pre_logits`` over sequential loaders, training class counts), the
+    training features checked to cover the training set once."""
+    num_classes = getattr(model.head, 'num_classes', None)
+    found = {}
+    for split in dict.fromkeys(splits):
+        loader = plain_split_loader(cfg, split, batch_size)
+        print(f'extracting {split}: {len(loader.dataset)} samples', flush=True)
+        found[split] = extract_features(model, loader, log_every=50)
+        if num_classes is None:
+            num_classes = int(found[split][1].max()) + 1
+    counts = train_class_counts(cfg, num_classes)
+    if 'train' in found:
+        check_train_coverage(found['train'][1], counts)
+    return found, counts
 
 
 def extract_features(model, loader, module=None, max_batches: int | None = None, log_every: int = 0,

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> dict:
             raise ToolError(f'{checkpoint} has no head.fc.weight: tau-norm needs a linear (LinearClsHead) classifier')
     weight = state['head.fc.weight'].float().numpy() if state is not None else ff.arrays['fc_weight']
     weight = weight.astype(np.float32)
-    if 'fc_weight' in ff.arrays and state is not None and not np.allclose(ff.arrays['fc_weight'], weight, atol=1e-6):
-        raise ToolError(f'{args.features} was not extracted from {checkpoint}: their classifier weights differ')
+    if state is not None:
+        ff.check_source(weight, checkpoint)
     if weight.shape[0] != ff.num_classes:
         raise ToolError(f'the classifier has {weight.shape[0]} classes but {args.features} counts {ff.num_classes}')
 
