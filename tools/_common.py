@@ -252,11 +252,21 @@ class FeatureFile:
         return feats, labels
 
 
-def config_header(tool: str, base_config: str, lines: list[str]) -> str:
-    """Start of a config written by a tool: provenance comments and ``_base_`` (absolute: the file may go anywhere)."""
-    comments = ''.join(f'# {line}\n' for line in lines)
-    return (f'# Written by {tool} on {now()}.\n{comments}'
-            f'_base_ = [{osp.abspath(base_config)!r}]\n')
+def check_new_config(path: str, force: bool, protected: tuple[str, ...] = ()) -> None:
+    """``--out-config`` must be a new ``.py`` file (or ``--force``), never an input."""
+    if not path.endswith('.py'):
+        raise ToolError(f'--out-config must be a .py file, got {path}')
+    check_new_file(path, force, '--out-config', protected=protected)
+
+
+def write_config(path: str, tool: str, base_config: str, comments: list[str], body: str, checkpoint: str) -> None:
+    """A config written by a tool: provenance comments, ``_base_`` (absolute: the file may go anywhere), ``body`` and
+    ``load_from`` the checkpoint written with it; the comments end with the command that tests it."""
+    lines = [*comments, f'Test: python tools/test.py {path} {checkpoint}']
+    text = (f'# Written by {tool} on {now()}.\n' + ''.join(f'# {line}\n' for line in lines)
+            + f'_base_ = [{osp.abspath(base_config)!r}]\n' + body + f'load_from = {osp.abspath(checkpoint)!r}\n')
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 # ------------------------------------------------------------------------------------------------ shots

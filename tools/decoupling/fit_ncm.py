@@ -24,9 +24,9 @@ from _common import (  # noqa: E402
     FeatureFile,
     ToolError,
     build_model,
+    check_new_config,
     check_new_file,
     check_train_coverage,
-    config_header,
     extract_splits,
     format_table,
     now,
@@ -34,6 +34,7 @@ from _common import (  # noqa: E402
     read_state_dict,
     shot_row,
     shot_thresholds,
+    write_config,
 )
 
 
@@ -61,9 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     check_new_file(args.out_checkpoint, args.force, '--out-checkpoint', protected=(args.checkpoint,))
     if args.out_config:
-        if not args.out_config.endswith('.py'):
-            raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
-        check_new_file(args.out_config, args.force, '--out-config', protected=(args.config,))
+        check_new_config(args.out_config, args.force, protected=(args.config,))
     import torch
 
     from ltplug.core.decoupled import FEAT_TYPES, ncm_centroids, ncm_scores
@@ -116,15 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
     torch.save({'state_dict': new_state, 'meta': meta}, args.out_checkpoint)
     print(f'wrote {args.out_checkpoint}')
     if args.out_config:
-        text = config_header('tools/decoupling/fit_ncm.py', args.config, [
-            f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.',
-            f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])
-        text += ('model = dict(head=dict(_delete_=True, type=\'NCMClsHead\', '
-                 f'num_classes={num_classes}, in_channels={feats.shape[1]}, feat_type={args.feat_type!r}, '
-                 f'dist_type={args.dist_type!r}))\n'
-                 f'load_from = {osp.abspath(args.out_checkpoint)!r}\n')
-        with open(args.out_config, 'w') as f:
-            f.write(text)
+        write_config(args.out_config, 'tools/decoupling/fit_ncm.py', args.config, [
+            f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.'],
+            "model = dict(head=dict(_delete_=True, type='NCMClsHead', "
+            f'num_classes={num_classes}, in_channels={feats.shape[1]}, feat_type={args.feat_type!r}, '
+            f'dist_type={args.dist_type!r}))\n', args.out_checkpoint)
         print(f'wrote {args.out_config}')
     return result
 
