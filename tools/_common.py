@@ -2,7 +2,9 @@
 
 Config loading with scope checks and launcher set-up, the one checkpoint-loading path (``ltplug.engine.checks``: a
 clear error for a bad file, strict by default), models and feature extraction, class counts and shot thresholds,
-feature files, and the guard that never writes over an existing file without ``--force``.
+feature files and written configs, the post-hoc sweep of the post-training tools (logit-adjustment tau, vMF
+calibration alpha: sweep, choose, table, new checkpoint), and the guard that never writes over an existing file
+without ``--force``. Run-time hooks (e.g. ``RunStateHook``) live in ``ltplug.engine.hooks``, usable by any Runner.
 """
 from __future__ import annotations
 
