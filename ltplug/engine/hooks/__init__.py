@@ -8,6 +8,7 @@
 * ``freeze.py``: ``FreezeModulesHook``, stage-2 freezing and re-initialisation, or a head-only warm-up;
 * ``class_weight.py``: ``ClassWeightHook``, per-class loss weights (class-balanced / inverse power) from the counts;
 * ``drw.py``: ``DeferredReweightingHook``, the same switched on at a given epoch (LDAM-DRW);
+* ``eval_time.py``: ``EvalTimeHook``, the base of the two below: a change applied for val / test only, then undone;
 * ``logit_adjust.py``: ``PosthocLogitAdjustHook``, post-hoc logit adjustment during val / test;
 * ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards;
 * ``run_state.py``: ``RunStateHook``, per-epoch / per-iteration seeding for an exact resume, and never removing
@@ -21,6 +22,7 @@ from .class_counts import ClassCountsHook, iter_class_count_consumers, train_dat
 from .class_weight import ClassWeightHook
 from .det_class_counts import DetClassCountsHook
 from .drw import DeferredReweightingHook
+from .eval_time import EvalTimeHook
 from .freeze import FreezeModulesHook
 from .logit_adjust import PosthocLogitAdjustHook
 from .run_state import RunStateHook
@@ -33,6 +35,7 @@ __all__ = [
     'ClassWeightHook',
     'DeferredReweightingHook',
     'DetClassCountsHook',
+    'EvalTimeHook',
     'FreezeModulesHook',
     'PosthocLogitAdjustHook',
     'RunStateHook',
