@@ -2,7 +2,9 @@
 
 Config loading with scope checks and launcher set-up, the one checkpoint-loading path (``ltplug.engine.checks``: a
 clear error for a bad file, strict by default), models and feature extraction, class counts and shot thresholds,
-feature files, and the guard that never writes over an existing file without ``--force``.
+feature files and written configs, the post-hoc sweep of the post-training tools (logit-adjustment tau, vMF
+calibration alpha: sweep, choose, table, new checkpoint), and the guard that never writes over an existing file
+without ``--force``. Run-time hooks (e.g. ``RunStateHook``) live in ``ltplug.engine.hooks``, usable by any Runner.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import copy
 import datetime
 import importlib.util
 import json
+import math
 import os
 import os.path as osp
 import sys
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -226,6 +230,12 @@ class FeatureFile:
     def splits(self) -> list[str]:
         return [s for s in SPLITS if f'{s}_feats' in self.arrays]
 
+    def check_source(self, weight, checkpoint: str) -> None:
+        """Refuse features extracted from another checkpoint than ``checkpoint`` (whose classifier weight is given)."""
+        if 'fc_weight' in self.arrays and weight is not None and \
+                not np.allclose(self.arrays['fc_weight'], np.asarray(weight, dtype=np.float32), atol=1e-6):
+            raise ToolError(f'{self.path} was not extracted from {checkpoint}: their classifier weights differ')
+
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(features (N, d), labels (N,)) of a split, validated (finite, labels in range)."""
         if f'{name}_feats' not in self.arrays:
@@ -244,11 +254,21 @@ class FeatureFile:
         return feats, labels
 
 
-def config_header(tool: str, base_config: str, lines: list[str]) -> str:
-    """Start of a config written by a tool: provenance comments and ``_base_`` (absolute: the file may go anywhere)."""
-    comments = ''.join(f'# {line}\n' for line in lines)
-    return (f'# Written by {tool} on {now()}.\n{comments}'
-            f'_base_ = [{osp.abspath(base_config)!r}]\n')
+def check_new_config(path: str, force: bool, protected: tuple[str, ...] = ()) -> None:
+    """``--out-config`` must be a new ``.py`` file (or ``--force``), never an input."""
+    if not path.endswith('.py'):
+        raise ToolError(f'--out-config must be a .py file, got {path}')
+    check_new_file(path, force, '--out-config', protected=protected)
+
+
+def write_config(path: str, tool: str, base_config: str, comments: list[str], body: str, checkpoint: str) -> None:
+    """A config written by a tool: provenance comments, ``_base_`` (absolute: the file may go anywhere), ``body`` and
+    ``load_from`` the checkpoint written with it; the comments end with the command that tests it."""
+    lines = [*comments, f'Test: python tools/test.py {path} {checkpoint}']
+    text = (f'# Written by {tool} on {now()}.\n' + ''.join(f'# {line}\n' for line in lines)
+            + f'_base_ = [{osp.abspath(base_config)!r}]\n' + body + f'load_from = {osp.abspath(checkpoint)!r}\n')
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 # ------------------------------------------------------------------------------------------------ shots
@@ -264,14 +284,19 @@ def shot_thresholds(cfg, many_thr: int | None = None, few_thr: int | None = None
             few_thr if few_thr is not None else found.get('few_thr', DEFAULT_SHOT_THRESHOLDS[1]))
 
 
-def shot_row(pred: np.ndarray, labels: np.ndarray, class_counts: np.ndarray, many_thr: int, few_thr: int) -> dict:
-    """many / medium / few (macro over classes) and all (micro top-1), in percent."""
-    from ltplug.core.shot_metrics import per_class_accuracy, per_class_correct, shot_accuracies
+def shot_row(pred: np.ndarray, labels: np.ndarray, class_counts: np.ndarray, many_thr: int, few_thr: int,
+             empty_nan: bool = False) -> dict:
+    """many / medium / few (macro over classes) and all (micro top-1), in percent; with ``empty_nan`` a split with no
+    evaluated class is NaN (printed n/a), never 0."""
+    from ltplug.core.shot_metrics import empty_splits, per_class_accuracy, per_class_correct, shot_accuracies
 
     correct, total = per_class_correct(pred, labels, class_counts.size)
-    row = shot_accuracies(per_class_accuracy(correct, total), class_counts, many_thr, few_thr)
-    row['all'] = float(correct.sum() / max(1, total.sum()))
-    return {k: 100.0 * v for k, v in row.items()}
+    class_acc = per_class_accuracy(correct, total)
+    row = shot_accuracies(class_acc, class_counts, many_thr, few_thr)
+    empty = empty_splits(class_acc, class_counts, many_thr, few_thr) if empty_nan else []
+    row = {k: (math.nan if k in empty else 100.0 * v) for k, v in row.items()}
+    row['all'] = 100.0 * float(correct.sum() / max(1, total.sum()))
+    return row
 
 
 def format_table(rows: list[tuple[str, dict]], title: str) -> str:
@@ -280,6 +305,132 @@ def format_table(rows: list[tuple[str, dict]], title: str) -> str:
     for name, r in rows:
         lines.append(f'{name:>12} | {r["many"]:6.2f} | {r["medium"]:6.2f} | {r["few"]:6.2f} | {r["all"]:6.2f}')
     return '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ post-hoc sweeps
+# The post-training tools (logit adjustment tau, vMF calibration alpha) extract what they need once
+# (``extract_features``: the input or the output of one sub-module), then ``sweep`` evaluates a ``logits_for(value)``
+# callable for every value: many / medium / few / all top-1 (percent, the LongTailAccuracy protocol) and the softmax
+# ECE (percent, 15 equal-width bins); docs/methods.md §8.3 and §8.4.
+SWEEP_COLUMNS = ('many', 'medium', 'few', 'all', 'ece')
+
+
+def evaluate_logits(logits, labels: np.ndarray, counts: np.ndarray, many_thr: int, few_thr: int) -> dict[str, float]:
+    """Shot accuracies (an empty split NaN), top-1 and softmax ECE (all percent) of N x C logits (tensor or array)."""
+    import torch
+
+    from ltplug.core.calibration_metrics import expected_calibration_error
+
+    logits = torch.as_tensor(logits).detach().double()
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    counts = np.asarray(counts)
+    if logits.dim() != 2 or logits.shape[1] != counts.size:
+        raise ValueError(f'sweep: the model gives {tuple(logits.shape)} scores but the class counts have '
+                         f'{counts.size} classes')
+    probs = torch.softmax(logits, dim=1).numpy()
+    row = shot_row(probs.argmax(axis=1), labels, counts, many_thr, few_thr, empty_nan=True)
+    row['ece'] = 100.0 * expected_calibration_error(probs, labels)
+    return row
+
+
+def sweep(name: str, values: Iterable[float], logits_for: Callable[[float], object], labels: np.ndarray,
+          counts: np.ndarray, many_thr: int, few_thr: int) -> list[dict]:
+    """One row per value: ``{name: value, many, medium, few, all, ece}``."""
+    return [{name: float(v), **evaluate_logits(logits_for(float(v)), labels, counts, many_thr, few_thr)}
+            for v in values]
+
+
+def choose(rows: list[dict], name: str, column: str, neutral: float) -> float:
+    """The value with the best ``column`` (highest accuracy, or lowest ECE); ties: the one closest to ``neutral``
+    (the unchanged model)."""
+    if column not in SWEEP_COLUMNS:
+        raise ValueError(f'sweep: cannot select by {column!r}; choose one of {SWEEP_COLUMNS}')
+    valid = [r for r in rows if not math.isnan(r[column])]
+    if not valid:
+        raise ValueError(f'sweep: the {column!r} column is empty (no evaluated class in that split); select by another')
+    sign = -1.0 if column == 'ece' else 1.0
+    best = max(valid, key=lambda r: (round(sign * r[column], 9), -abs(r[name] - neutral)))
+    return best[name]
+
+
+def jsonable(rows: list[dict]) -> list[dict]:
+    """The rows with NaN (an empty split) as None, so that the JSON file is standard JSON."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+
+
+def format_sweep(rows: list[dict], name: str, chosen: float | None = None) -> str:
+    """Fixed-width table of a sweep (empty splits print as n/a)."""
+    lines = [f'{name:>6} | ' + ' | '.join(f'{c:>7}' for c in SWEEP_COLUMNS)]
+    lines.append('-' * len(lines[0]))
+    for r in rows:
+        mark = '  <- chosen' if chosen is not None and r[name] == chosen else ''
+        cells = ' | '.join(f'{"n/a":>7}' if math.isnan(r[c]) else f'{r[c]:>7.2f}' for c in SWEEP_COLUMNS)
+        lines.append(f'{r[name]:>6.2f} | {cells}{mark}')
+    return '\n'.join(lines)
+
+
+def add_sweep_args(parser: argparse.ArgumentParser, name: str, defaults: Iterable[float], value_help: str,
+                   neutral_help: str, out_help: str) -> None:
+    """The options every post-hoc sweep tool has: the values, --split, --select, --out, --force, --no-save, --json,
+    --max-batches."""
+    parser.add_argument(f'--{name}s', type=float, nargs='+', default=list(defaults), help=value_help)
+    parser.add_argument('--split', default='val', choices=['val', 'test'], help='dataloader of the config to sweep on')
+    parser.add_argument('--select', default='all', choices=SWEEP_COLUMNS,
+                        help=f'column that picks the best {name} (ties: {neutral_help})')
+    parser.add_argument('--out', help=out_help)
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite --out if it exists (never the input checkpoint)')
+    parser.add_argument('--no-save', action='store_true', help='only print the sweep')
+    parser.add_argument('--json', help='also write the sweep table to this JSON file')
+    parser.add_argument('--max-batches', type=int, help='use only the first N batches (quick checks)')
+
+
+def checked_outputs(args: argparse.Namespace, suffix: str) -> str:
+    """The checkpoint to write (``--out`` or ``<checkpoint><suffix>``), after refusing to write over the input or,
+    without ``--force``, over an existing ``--out`` / ``--json`` (checked before any work is done)."""
+    out = args.out or osp.splitext(args.checkpoint)[0] + suffix
+    if not args.no_save:
+        check_new_file(out, args.force, '--out', protected=(args.checkpoint,))
+    if args.json:
+        check_new_file(args.json, args.force, '--json', protected=(args.checkpoint, out))
+    return out
+
+
+def run_sweep(args: argparse.Namespace, cfg, name: str, logits_for: Callable[[float], object], labels: np.ndarray,
+              counts: np.ndarray, neutral: float, what: str, note: str = '') -> dict:
+    """Sweep ``args.<name>s`` on ``args.split``, choose by ``args.select`` (ties: nearest ``neutral``), print the table,
+    write ``--json`` (NaN as null) and return the tool's result: rows, the chosen value, select, split, checkpoint."""
+    many_thr, few_thr = shot_thresholds(cfg)
+    try:
+        rows = sweep(name, getattr(args, f'{name}s'), logits_for, labels, counts, many_thr, few_thr)
+        chosen = choose(rows, name, args.select, neutral)
+    except ValueError as e:
+        raise ToolError(str(e)) from None
+    print(f'{what} on the {args.split} split ({len(labels)} images; many > {many_thr}, few < {few_thr} training '
+          f'images; {note}best by {args.select!r}):')
+    print(format_sweep(rows, name, chosen))
+    result = {'rows': rows, name: chosen, 'select': args.select, 'split': args.split, 'checkpoint': args.checkpoint}
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump({**result, 'rows': jsonable(rows)}, f, indent=1)
+    return result
+
+
+def save_new_checkpoint(ckpt: dict, out: str, meta_key: str, result: dict, **meta) -> dict:
+    """Write ``ckpt`` with ``meta[meta_key]`` = the sweep ``result`` (chosen value, select, split, rows) + ``meta`` +
+    the source checkpoint to ``out`` atomically (a temporary file, then a rename); the caller has checked with
+    ``checked_outputs`` that ``out`` is neither the input nor an existing file. Returns ``result`` with ``out``."""
+    import torch
+
+    info = {k: v for k, v in result.items() if k not in ('rows', 'checkpoint')}
+    info.update(meta, source_checkpoint=osp.abspath(result['checkpoint']), sweep=result['rows'])
+    if not isinstance(ckpt.get('meta'), dict):
+        ckpt['meta'] = {}
+    ckpt['meta'][meta_key] = info
+    tmp = out + '.tmp'
+    torch.save(ckpt, tmp)
+    os.replace(tmp, osp.abspath(out))
+    return dict(result, out=out)
 
 
 # ------------------------------------------------------------------------------------------------ checkpoints / model
@@ -401,19 +552,49 @@ def train_class_counts(cfg, num_classes: int, allow_empty: bool = True) -> np.nd
     return check_class_counts(counts, num_classes, where='training set of the config', allow_empty=allow_empty)
 
 
-def extract_features(model, loader, module=None, max_batches: int | None = None,
-                     log_every: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def check_train_coverage(labels: np.ndarray, counts: np.ndarray) -> None:
+    """The training features must cover the training set exactly once per image (a sequential, non-dropping loader)."""
+    from_feats = np.bincount(labels, minlength=counts.size)
+    if not np.array_equal(from_feats, counts):
+        raise ToolError('the training features do not cover the training set once per image '
+                        f'({int(from_feats.sum())} features vs {int(counts.sum())} training images); re-extract them')
+
+
+def extract_splits(cfg, model, splits, batch_size: int | None = None) -> tuple[dict, np.ndarray]:
+    """({split: (features, labels)} of ``head.pre_logits`` over sequential loaders, training class counts), the
+    training features checked to cover the training set once."""
+    num_classes = getattr(model.head, 'num_classes', None)
+    found = {}
+    for split in dict.fromkeys(splits):
+        loader = plain_split_loader(cfg, split, batch_size)
+        print(f'extracting {split}: {len(loader.dataset)} samples', flush=True)
+        found[split] = extract_features(model, loader, log_every=50)
+        if num_classes is None:
+            num_classes = int(found[split][1].max()) + 1
+    counts = train_class_counts(cfg, num_classes)
+    if 'train' in found:
+        check_train_coverage(found['train'][1], counts)
+    return found, counts
+
+
+def extract_features(model, loader, module=None, max_batches: int | None = None, log_every: int = 0,
+                     capture: str = 'input') -> tuple[np.ndarray, np.ndarray]:
     """Classifier-input features (N, d) float32 and labels (N,) int64 of every sample of ``loader``.
 
-    Without ``module`` the features are ``head.pre_logits`` of the neck output (the decoupling tools); with it, the
-    input of that module during ``model.test_step`` (e.g. a VMFClassifier inside any head).
+    Without ``module`` the features are ``head.pre_logits`` of the neck output (the decoupling tools); with it, what
+    that module receives (``capture='input'``, its first argument: e.g. a VMFClassifier's features inside any head) or
+    returns (``'output'``: e.g. the head's logits) during ``model.test_step``.
     """
     import torch
 
+    if capture not in ('input', 'output'):
+        raise ValueError(f"capture must be 'input' or 'output', got {capture!r}")
     feats, labels = [], []
     handle = None
-    if module is not None:
+    if module is not None and capture == 'input':
         handle = module.register_forward_pre_hook(lambda _m, inputs: feats.append(inputs[0].detach().float().cpu()))
+    elif module is not None:
+        handle = module.register_forward_hook(lambda _m, _inputs, out: feats.append(out.detach().float().cpu()))
     try:
         with torch.no_grad():
             for i, batch in enumerate(loader):
@@ -435,86 +616,11 @@ def extract_features(model, loader, module=None, max_batches: int | None = None,
     y = torch.cat(labels).numpy().astype(np.int64)
     if x.shape[0] != y.shape[0]:
         raise ToolError(f'captured {x.shape[0]} feature rows for {y.shape[0]} labels (test-time augmentation?); '
-                        'the tools need one classifier input per sample')
+                        'the tools need one classifier row per sample')
     return x, y
 
 
 # ------------------------------------------------------------------------------------------------ training runs
-class _SkippedBatches:
-    """A data iterator whose first ``count`` batches were already drawn: those ``next`` calls return None."""
-
-    def __init__(self, iterator, count: int) -> None:
-        self.iterator, self.count = iterator, count
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self.count > 0:
-            self.count -= 1
-            return None
-        return next(self.iterator)
-
-
-def run_state_hook():
-    """A hook that keeps a run self-contained and resumable bit for bit (registered by tools/train.py).
-
-    - ``before_train_epoch``: seeds python / numpy / torch from (run seed, epoch, rank), so the augmentation and dropout
-      randomness of an epoch does not depend on what ran before it (validation, saving, a resume); iteration-based
-      loops are seeded from (run seed, iteration, rank) before every batch is drawn instead (after the previous
-      iteration and after a validation; at the start of a resumed run, after skipping the batches already trained);
-    - ``after_load_checkpoint``: drops the best / last checkpoint paths a resumed checkpoint recorded outside this
-      run's work dir, so mmengine's CheckpointHook never removes another run's files (the best score is kept).
-    """
-    from mmengine.dist import get_rank
-    from mmengine.hooks import Hook
-    from mmengine.runner import IterBasedTrainLoop
-
-    from ltplug.core.sampling import run_seed
-    from ltplug.engine.checks import check_inside
-    from ltplug.engine.samplers import seed_global_generators
-
-    class RunStateHook(Hook):
-        priority = 'VERY_HIGH'
-
-        @staticmethod
-        def by_iter(runner) -> bool:
-            return isinstance(getattr(runner, '_train_loop', None), IterBasedTrainLoop)
-
-        @staticmethod
-        def seed(runner, step: int) -> None:
-            seed_global_generators(run_seed(runner.seed, step, get_rank()))
-
-        def before_train_epoch(self, runner) -> None:
-            if not self.by_iter(runner):
-                self.seed(runner, runner.epoch)
-                return
-            if runner.iter > 0:  # resumed: skip the trained batches here, before seeding (the loop's skip is a no-op)
-                loop = runner.train_loop
-                for _ in range(runner.iter):
-                    next(loop.dataloader_iterator)
-                loop.dataloader_iterator = _SkippedBatches(loop.dataloader_iterator, runner.iter)
-            self.seed(runner, runner.iter)
-
-        def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-            if self.by_iter(runner):
-                self.seed(runner, runner.iter + 1)  # the loop counts this iteration after the hooks
-
-        def after_val(self, runner) -> None:
-            if self.by_iter(runner):
-                self.seed(runner, runner.iter)
-
-        def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-            info = (checkpoint.get('message_hub') or {}).get('runtime_info') or {}
-            for key in [k for k in info if k.startswith('best_ckpt') or k == 'last_ckpt']:
-                path = info[key]
-                if isinstance(path, str) and not check_inside(path, runner.work_dir):
-                    del info[key]
-                    runner.logger.info(f'{key} {path} belongs to another run: this run keeps it and never removes it')
-
-    return RunStateHook()
-
-
 def seeded_train_loader(cfg) -> None:
     """Give the train dataloader's workers per-epoch seeds that a resume reproduces (unless the config sets its own)."""
     loader = cfg.get('train_dataloader', None)

@@ -24,3 +24,14 @@ ltplug_dist_env() {
     exit 2
   fi
 }
+# ltplug_torchrun NUM_PROCS SCRIPT ARGS...: run tools/SCRIPT ARGS on NUM_PROCS processes per node with torchrun
+# (NNODES, NODE_RANK, MASTER_ADDR, PORT may be set for multi-node runs; on CPU-only machines the gloo backend is used).
+ltplug_torchrun() {
+  local here nprocs=$1 script=$2
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  shift 2
+  PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" \
+  python -m torch.distributed.run --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
+      --master_addr="${MASTER_ADDR:-127.0.0.1}" --nproc_per_node="$nprocs" --master_port="${PORT:-29500}" \
+      "$here/$script" "$@"
+}

@@ -4,14 +4,6 @@
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/dist_common.sh"
 ltplug_dist_usage "tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]" 2 $#
-CONFIG=$1
-GPUS=$2
-ltplug_dist_count NUM_PROCS "$GPUS"
+ltplug_dist_count NUM_PROCS "$2"
 ltplug_dist_env tools/dist_train.sh
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-python -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" "$HERE/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+ltplug_torchrun "$2" train.py "$1" --launcher pytorch "${@:3}"

@@ -18,7 +18,6 @@ from _common import (  # noqa: E402
     check_checkpoint_file,
     load_config,
     read_checkpoint,
-    run_state_hook,
     seeded_train_loader,
 )
 
@@ -127,8 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     resume_ckpt = read_checkpoint(resume_from) if resume_from is not None else None
     if resume_from is None and cfg.get('load_from', None) and '://' not in cfg.load_from:
         check_checkpoint_file(cfg.load_from)  # fine-tuning loads non-strictly (stage 2 swaps the head): file only
+    from ltplug.engine.hooks import RunStateHook
+
     runner = build_runner(cfg)
-    runner.register_hook(run_state_hook())
+    if not any(isinstance(h, RunStateHook) for h in runner.hooks):  # unless the config's custom_hooks have it
+        runner.register_hook(RunStateHook())
     check_before_training(runner, resume_from, resume_ckpt)
     del resume_ckpt
     runner.train()

@@ -10,6 +10,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import weakref
 import zipfile
 
 import torch
@@ -137,8 +138,26 @@ def load_model_checkpoint(model: torch.nn.Module, checkpoint: str | dict, *, str
 
 
 # ------------------------------------------------------------------------------------------------ num_classes
+_DATASET_NUM_CLASSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dataset -> dataset_num_classes
+
+
 def dataset_num_classes(dataset) -> tuple[int | None, str]:
-    """(number of classes the data needs, how it was found): the larger of ``metainfo['classes']`` and max label + 1."""
+    """(number of classes the data needs, how it was found): the larger of ``metainfo['classes']`` and max label + 1.
+
+    Read once per dataset object (``tools/train.py`` and ``ClassCountsHook`` both check the same training set)."""
+    try:
+        return _DATASET_NUM_CLASSES[dataset]
+    except (KeyError, TypeError):  # not read yet, or a dataset that cannot be weakly referenced (then read each time)
+        pass
+    found = _read_dataset_num_classes(dataset)
+    try:
+        _DATASET_NUM_CLASSES[dataset] = found
+    except TypeError:
+        pass
+    return found
+
+
+def _read_dataset_num_classes(dataset) -> tuple[int | None, str]:
     classes = None
     metainfo = getattr(dataset, 'metainfo', None)
     if isinstance(metainfo, dict) and metainfo.get('classes'):

@@ -185,3 +185,15 @@ def test_fit_ncm_from_saved_features_then_runner_test(features, stage1, tmp_path
     metrics = Runner.from_cfg(cfg).test()
     assert metrics['accuracy/top1'] == pytest.approx(result['test']['all'], abs=1e-6)
     assert metrics['accuracy/few'] == pytest.approx(result['test']['few'], abs=1e-6)
+
+
+def test_fit_ncm_extracting_itself_equals_fitting_saved_features(features, stage1, tmp_path):
+    """Without --features fit_ncm extracts train / val / test itself (the same split extraction as extract_features.py):
+    the centroids and the reported test row equal those fitted from the saved feature file."""
+    tool = load_tool('fit_ncm')
+    saved = tool.main([JOINT, stage1, '--features', features, '--out-checkpoint', str(tmp_path / 'a.pth')])
+    own = tool.main([JOINT, stage1, '--report', '--out-checkpoint', str(tmp_path / 'b.pth')])
+    a = torch.load(tmp_path / 'a.pth', map_location='cpu', weights_only=True)['state_dict']
+    b = torch.load(tmp_path / 'b.pth', map_location='cpu', weights_only=True)['state_dict']
+    torch.testing.assert_close(b['head.centroids'], a['head.centroids'], rtol=0, atol=0)
+    assert own['test'] == saved['test'] and own['num_classes'] == saved['num_classes'] == 10

@@ -114,7 +114,7 @@ def test_refuses_to_overwrite(joint, tmp_path):
 
 def test_generic_sweep_helpers():
     sys.path.insert(0, osp.join(REPO, 'tools'))
-    import _posthoc_sweep as ps
+    import _common as ps
 
     rows = [dict(tau=0.0, many=50.0, medium=40.0, few=math.nan, all=45.0, ece=9.0),
             dict(tau=-0.5, many=60.0, medium=30.0, few=math.nan, all=47.0, ece=5.0),
@@ -123,7 +123,7 @@ def test_generic_sweep_helpers():
     assert ps.choose(rows, 'tau', 'ece', neutral=1.0) == 0.5  # lowest ECE; tie goes to the value nearest 1
     with pytest.raises(ValueError, match='empty'):
         ps.choose(rows, 'tau', 'few', neutral=0.0)
-    assert 'n/a' in ps.format_table(rows, 'tau', 0.5) and '<- chosen' in ps.format_table(rows, 'tau', 0.5)
+    assert 'n/a' in ps.format_sweep(rows, 'tau', 0.5) and '<- chosen' in ps.format_sweep(rows, 'tau', 0.5)
     # an empty split is NaN in a row, never 0
     z = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
     row = ps.evaluate_logits(z, np.array([0, 1]), np.array([500, 400]), many_thr=100, few_thr=20)

@@ -17,6 +17,7 @@ from mmpretrain.registry import DATASETS
 import ltplug  # noqa: F401
 from ltplug.cls.datasets.digits_lt import DigitsLT
 from ltplug.core.counts import ClassCountsError
+from ltplug.engine.checks import ConfigValueError, check_num_classes
 from ltplug.engine.hooks import ClassCountsHook, train_dataset
 
 
@@ -105,6 +106,43 @@ def test_no_train_set_and_no_counts_fails_clearly(tmp_path):
     assert hook.resolve(runner) is None
     with pytest.raises(ValueError, match='LongTailAccuracy needs the per-class training counts'):
         runner.test()
+
+
+def linear_cfg(work_dir: str, num_classes: int) -> Config:
+    """Training only, a plain linear head (no class-count consumer), ClassCountsHook in custom_hooks."""
+    return digits_run_cfg(work_dir, dict(type='LinearClsHead', num_classes=num_classes, in_channels=64),
+                          custom_hooks=[dict(type='ClassCountsHook')])
+
+
+def test_plain_runner_with_too_few_head_classes_fails_before_training(tmp_path):
+    """A plain mmengine Runner (not tools/train.py) gets the config key to fix from ClassCountsHook.before_train,
+    before the first step (which would otherwise fail inside the loss on label 9 >= 7)."""
+    runner = Runner.from_cfg(linear_cfg(str(tmp_path), 7))
+    with pytest.raises(ConfigValueError, match=r'model.head.num_classes=7, but the training set .*10 classes in its '
+                       r'metainfo.*set model.head.num_classes=10'):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_num_classes_check_reads_the_labels_once(tmp_path):
+    """tools/train.py checks the training set before runner.train(); the hook's check then reuses what was read."""
+    runner = Runner.from_cfg(linear_cfg(str(tmp_path), 10))
+    dataset = runner.train_dataloader.dataset
+    calls = []
+    read_labels = dataset.get_gt_labels
+
+    def counted():
+        calls.append(1)
+        return read_labels()
+    dataset.get_gt_labels = counted
+    check_num_classes(runner.model, dataset)  # what tools/train.py does
+    runner.train()
+    assert len(calls) == 1 and runner.iter > 0
+    # the model side is checked every time: a smaller head on the same (already read) dataset still fails
+    runner.model.head.num_classes = 9
+    with pytest.raises(ConfigValueError, match='model.head.num_classes=9'):
+        check_num_classes(runner.model, dataset)
+    assert len(calls) == 1
 
 
 def test_lvis_category_counts_come_from_the_parsed_file(tmp_path):

@@ -17,22 +17,18 @@ import argparse
 import os.path as osp
 import sys
 
-import numpy as np
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _common import (  # noqa: E402
     SPLITS,
     ToolError,
     build_model,
     check_new_file,
-    extract_features,
+    extract_splits,
     now,
     parse_cfg_options,
-    plain_split_loader,
     read_config,
     save_features,
     shot_thresholds,
-    train_class_counts,
 )
 
 
@@ -57,22 +53,11 @@ def main(argv: list[str] | None = None) -> str:
     check_new_file(args.out, args.force, '--out', protected=(args.checkpoint, args.config))
     cfg = read_config(args.config, parse_cfg_options(args.cfg_options))
     model, _ = build_model(cfg, args.checkpoint, args.device)
-    num_classes = getattr(model.head, 'num_classes', None)
-    arrays, feat_dim = {}, None
-    for split in dict.fromkeys(args.splits):
-        loader = plain_split_loader(cfg, split, args.batch_size)
-        print(f'extracting {split}: {len(loader.dataset)} samples', flush=True)
-        feats, labels = extract_features(model, loader, log_every=50)
+    found, counts = extract_splits(cfg, model, args.splits, args.batch_size)
+    arrays = {}
+    for split, (feats, labels) in found.items():
         arrays[f'{split}_feats'], arrays[f'{split}_labels'] = feats, labels
-        feat_dim = feats.shape[1]
-        if num_classes is None:
-            num_classes = int(labels.max()) + 1
-    counts = train_class_counts(cfg, num_classes)
-    if 'train_labels' in arrays:
-        from_feats = np.bincount(arrays['train_labels'], minlength=num_classes)
-        if not np.array_equal(from_feats, counts):  # the sequential loader must cover the training set exactly once
-            raise ToolError('the extracted training features do not cover the training set once per image '
-                            f'({int(from_feats.sum())} features vs {int(counts.sum())} training images)')
+    num_classes, feat_dim = int(counts.size), int(feats.shape[1])
     arrays['class_counts'] = counts
     fc = getattr(model.head, 'fc', None)
     if fc is not None and hasattr(fc, 'weight'):

@@ -19,24 +19,22 @@ import argparse
 import os.path as osp
 import sys
 
-import numpy as np
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _common import (  # noqa: E402
     FeatureFile,
     ToolError,
     build_model,
+    check_new_config,
     check_new_file,
-    config_header,
-    extract_features,
+    check_train_coverage,
+    extract_splits,
     format_table,
     now,
-    plain_split_loader,
     read_config,
     read_state_dict,
     shot_row,
     shot_thresholds,
-    train_class_counts,
+    write_config,
 )
 
 
@@ -64,41 +62,29 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     check_new_file(args.out_checkpoint, args.force, '--out-checkpoint', protected=(args.checkpoint,))
     if args.out_config:
-        if not args.out_config.endswith('.py'):
-            raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
-        check_new_file(args.out_config, args.force, '--out-config', protected=(args.config,))
+        check_new_config(args.out_config, args.force, protected=(args.config,))
     import torch
 
     from ltplug.core.decoupled import FEAT_TYPES, ncm_centroids, ncm_scores
 
     cfg = read_config(args.config)
     state, _ = read_state_dict(args.checkpoint)
-    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if args.features:
         ff = FeatureFile(args.features)
-        if 'fc_weight' in ff.arrays and 'head.fc.weight' in state and \
-                not np.allclose(ff.arrays['fc_weight'], state['head.fc.weight'].float().numpy(), atol=1e-6):
-            raise ToolError(f'{args.features} was not extracted from {args.checkpoint}: their classifier weights '
-                            'differ')
+        ff.check_source(state['head.fc.weight'].float().numpy() if 'head.fc.weight' in state else None,
+                        args.checkpoint)
         counts = ff.class_counts
-        for s in ff.splits:
-            splits[s] = ff.split(s)
+        splits = {s: ff.split(s) for s in ff.splits}
         if 'train' not in splits:
             raise ToolError(f'{args.features} has no train split to fit the centroids on')
+        check_train_coverage(splits['train'][1], counts)
     else:
         model, _ = build_model(cfg, args.checkpoint, args.device)
-        for s in ('train', 'val', 'test') if args.report else ('train',):
-            if s != 'train' and cfg.get(f'{s}_dataloader', None) is None:
-                continue
-            loader = plain_split_loader(cfg, s, args.batch_size)
-            print(f'extracting {s}: {len(loader.dataset)} samples', flush=True)
-            splits[s] = extract_features(model, loader, log_every=50)
-        num_classes = getattr(model.head, 'num_classes', int(splits['train'][1].max()) + 1)
-        counts = train_class_counts(cfg, num_classes)
+        wanted = [s for s in (('train', 'val', 'test') if args.report else ('train',))
+                  if s == 'train' or cfg.get(f'{s}_dataloader', None) is not None]
+        splits, counts = extract_splits(cfg, model, wanted, args.batch_size)
     num_classes = int(counts.size)
     feats, labels = splits['train']
-    if not np.array_equal(np.bincount(labels, minlength=num_classes), counts):
-        raise ToolError('the training features do not cover the training set once per image; re-extract them')
     try:
         centroids, mean = ncm_centroids(torch.from_numpy(feats).double(), torch.from_numpy(labels), num_classes,
                                         args.feat_type)
@@ -129,15 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
     torch.save({'state_dict': new_state, 'meta': meta}, args.out_checkpoint)
     print(f'wrote {args.out_checkpoint}')
     if args.out_config:
-        text = config_header('tools/decoupling/fit_ncm.py', args.config, [
-            f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.',
-            f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])
-        text += ('model = dict(head=dict(_delete_=True, type=\'NCMClsHead\', '
-                 f'num_classes={num_classes}, in_channels={feats.shape[1]}, feat_type={args.feat_type!r}, '
-                 f'dist_type={args.dist_type!r}))\n'
-                 f'load_from = {osp.abspath(args.out_checkpoint)!r}\n')
-        with open(args.out_config, 'w') as f:
-            f.write(text)
+        write_config(args.out_config, 'tools/decoupling/fit_ncm.py', args.config, [
+            f'NCM centroids fitted on the training features of {osp.abspath(args.checkpoint)}.'],
+            "model = dict(head=dict(_delete_=True, type='NCMClsHead', "
+            f'num_classes={num_classes}, in_channels={feats.shape[1]}, feat_type={args.feat_type!r}, '
+            f'dist_type={args.dist_type!r}))\n', args.out_checkpoint)
         print(f'wrote {args.out_config}')
     return result
 

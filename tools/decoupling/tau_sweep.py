@@ -25,14 +25,15 @@ from _common import (  # noqa: E402
     DEFAULT_SHOT_THRESHOLDS,
     FeatureFile,
     ToolError,
+    check_new_config,
     check_new_file,
-    config_header,
     format_table,
     now,
     read_config,
     read_state_dict,
     shot_row,
     shot_thresholds,
+    write_config,
 )
 
 
@@ -91,9 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
     if bool(args.out_config) != bool(args.out_checkpoint):
         raise ToolError('give both --out-config and --out-checkpoint (the config loads that checkpoint)')
     if args.out_config:  # fail before any work
-        if not args.out_config.endswith('.py'):
-            raise ToolError(f'--out-config must be a .py file, got {args.out_config}')
-        check_new_file(args.out_config, args.force, '--out-config')
+        check_new_config(args.out_config, args.force)
         check_new_file(args.out_checkpoint, args.force, '--out-checkpoint', protected=(args.features,))
     taus = taus_from_arg(args.taus)
     ff = FeatureFile(args.features)
@@ -115,8 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
             raise ToolError(f'{checkpoint} has no head.fc.weight: tau-norm needs a linear (LinearClsHead) classifier')
     weight = state['head.fc.weight'].float().numpy() if state is not None else ff.arrays['fc_weight']
     weight = weight.astype(np.float32)
-    if 'fc_weight' in ff.arrays and state is not None and not np.allclose(ff.arrays['fc_weight'], weight, atol=1e-6):
-        raise ToolError(f'{args.features} was not extracted from {checkpoint}: their classifier weights differ')
+    if state is not None:
+        ff.check_source(weight, checkpoint)
     if weight.shape[0] != ff.num_classes:
         raise ToolError(f'the classifier has {weight.shape[0]} classes but {args.features} counts {ff.num_classes}')
 
@@ -153,14 +152,10 @@ def main(argv: list[str] | None = None) -> dict:
                                    source_checkpoint=osp.abspath(checkpoint), date=now(),
                                    table=json.dumps({f'{t:g}': r for t, r in zip(taus, rows)})))
         torch.save({'state_dict': state, 'meta': meta}, args.out_checkpoint)
-        text = config_header('tools/decoupling/tau_sweep.py', config, [
+        write_config(args.out_config, 'tools/decoupling/tau_sweep.py', config, [
             f'tau = {tau:g} chosen on the {args.select_split} split ({args.select_split} all top-1 '
-            f'{rows[best]["all"]:.2f}) from {osp.abspath(args.features)}.',
-            f'Test: python tools/test.py {args.out_config} {args.out_checkpoint}'])
-        text += (f"model = dict(head=dict(type='TauNormClsHead', tau={tau!r}))\n"
-                 f'load_from = {osp.abspath(args.out_checkpoint)!r}\n')
-        with open(args.out_config, 'w') as f:
-            f.write(text)
+            f'{rows[best]["all"]:.2f}) from {osp.abspath(args.features)}.'],
+            f"model = dict(head=dict(type='TauNormClsHead', tau={tau!r}))\n", args.out_checkpoint)
         print(f'wrote {args.out_config} and {args.out_checkpoint}')
     return result
 

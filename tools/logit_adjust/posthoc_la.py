@@ -14,15 +14,14 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os.path as osp
 import sys
 
-TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path[:0] = [TOOLS]  # the shared tool helpers
-import _posthoc_sweep as ps  # noqa: E402
-from _common import add_common_args, build_model, load_config, shot_thresholds  # noqa: E402
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import _common as tc  # noqa: E402
 
 DEFAULT_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
@@ -32,14 +31,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 'checkpoint')
     p.add_argument('config')
     p.add_argument('checkpoint')
-    p.add_argument('--taus', type=float, nargs='+', default=list(DEFAULT_TAUS),
-                   help='tau values to evaluate (0 = no adjustment)')
-    p.add_argument('--split', default='val', choices=['val', 'test'], help='dataloader of the config to sweep on')
-    p.add_argument('--select', default='all', choices=ps.COLUMNS,
-                   help='column that picks the best tau (ties: the smallest |tau|, i.e. the least adjustment)')
+    tc.add_sweep_args(p, 'tau', DEFAULT_TAUS, 'tau values to evaluate (0 = no adjustment)',
+                   'the smallest |tau|, i.e. the least adjustment',
+                   'adjusted checkpoint to write (default: <checkpoint>_la.pth)')
     p.add_argument('--class-counts', help='class-count file (default: the config\'s training set)')
-    ps.add_output_args(p, 'adjusted checkpoint to write (default: <checkpoint>_la.pth)')
-    add_common_args(p)
+    tc.add_common_args(p)
     args = p.parse_args(argv)
     bad = [t for t in args.taus if not math.isfinite(t)]
     if bad:
@@ -55,59 +51,48 @@ def find_bias_layer(head):
     return linears[-1] if linears else (None, None)
 
 
-def training_counts(cfg, args, num_classes: int):
-    from ltplug.core.counts import check_class_counts, dataset_class_counts, load_class_counts
+def training_counts(cfg, args, num_classes: int) -> np.ndarray:
+    """The class prior's counts: ``--class-counts`` FILE, else the config's training set."""
+    from ltplug.core.counts import check_class_counts, load_class_counts
 
     if args.class_counts:
         return check_class_counts(load_class_counts(args.class_counts), num_classes, where=args.class_counts)
-    if cfg.get('train_dataloader') is None:
-        sys.exit('error: the config has no train_dataloader to count the class prior from; pass --class-counts FILE')
-    from mmengine.registry import DATASETS
-    return dataset_class_counts(DATASETS.build(cfg.train_dataloader.dataset), num_classes)
+    return tc.train_class_counts(cfg, num_classes)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    out = ps.checked_outputs(args, '_la.pth')
-    cfg = load_config(args)
-    model, ckpt = build_model(cfg, args.checkpoint)
+    out = tc.checked_outputs(args, '_la.pth')
+    cfg = tc.load_config(args)
+    model, ckpt = tc.build_model(cfg, args.checkpoint)
     if not hasattr(model, 'head'):
-        sys.exit('error: tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
+        raise tc.ToolError('tools/logit_adjust/posthoc_la.py expects an mmpretrain classifier with model.head')
     layer_name, layer = find_bias_layer(model.head)
     if layer is None and not args.no_save:
-        sys.exit('error: the head has no linear layer with a bias to bake the adjustment into (cosine / vMF heads); '
-                 'use --no-save to choose tau, then PosthocLogitAdjustHook(tau=...) in custom_hooks')
+        raise tc.ToolError('the head has no linear layer with a bias to bake the adjustment into (cosine / vMF '
+                           'heads); use --no-save to choose tau, then PosthocLogitAdjustHook(tau=...) in custom_hooks')
+    import torch
+
     from ltplug.core.logit_adjust import log_class_prior
 
-    logits, labels = ps.run_split(cfg, model, model.head, args.split, 'output', args.max_batches)
+    logits, labels = tc.extract_features(model, tc.plain_split_loader(cfg, args.split), model.head,
+                                         args.max_batches, capture='output')
+    logits = torch.from_numpy(logits)
     counts = training_counts(cfg, args, logits.shape[1])
     log_prior = log_class_prior(counts, where='tools/logit_adjust/posthoc_la.py class counts')
-    many_thr, few_thr = shot_thresholds(cfg)
-    try:
-        rows = ps.sweep('tau', args.taus, lambda tau: logits - tau * log_prior, labels, counts, many_thr, few_thr)
-        chosen = ps.choose(rows, 'tau', args.select, neutral=0.0)
-    except ValueError as e:
-        sys.exit(f'error: {e}')
-    print(f'post-hoc logit adjustment on the {args.split} split ({len(labels)} images; many > {many_thr}, few < '
-          f'{few_thr} training images; best by {args.select!r}):')
-    print(ps.format_table(rows, 'tau', chosen))
-    result = dict(rows=rows, tau=chosen, select=args.select, split=args.split, checkpoint=args.checkpoint)
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump({**result, 'rows': ps.jsonable(rows)}, f, indent=1)
+    result = tc.run_sweep(args, cfg, 'tau', lambda tau: logits - tau * log_prior, labels, counts, neutral=0.0,
+                          what='post-hoc logit adjustment')
     if args.no_save:
         return result
 
-    key = f'head.{layer_name}.bias'
+    tau, key = result['tau'], f'head.{layer_name}.bias'
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     if key not in state or state[key].shape != log_prior.shape:
-        sys.exit(f'error: the checkpoint has no {key} of {log_prior.numel()} classes; was it saved from this model?')
-    state[key] = (state[key].double() - chosen * log_prior.double()).to(state[key].dtype)
-    ps.save_new_checkpoint(ckpt, out, 'posthoc_logit_adjustment', dict(
-        tau=chosen, select=args.select, split=args.split, layer=key, class_counts=[int(c) for c in counts],
-        source_checkpoint=osp.abspath(args.checkpoint), sweep=rows))
-    print(f'wrote the adjusted checkpoint (tau={chosen}, {key} -= tau * log prior) to {out}')
-    result['out'] = out
+        raise tc.ToolError(f'the checkpoint has no {key} of {log_prior.numel()} classes; was it saved from this model?')
+    state[key] = (state[key].double() - tau * log_prior.double()).to(state[key].dtype)
+    result = tc.save_new_checkpoint(ckpt, out, 'posthoc_logit_adjustment', result, layer=key,
+                                    class_counts=[int(c) for c in counts])
+    print(f'wrote the adjusted checkpoint (tau={tau}, {key} -= tau * log prior) to {out}')
     return result
 
 

@@ -117,25 +117,20 @@ def run_method(name: str, seed: int, sdir: str, log: str, base: list[str], resul
     elif spec['kind'] == 'stage2':
         ckpt = train(spec['config'], work, log, base + [f'load_from={joint()}'])
         results[name] = test_summary(spec['config'], ckpt, osp.join(work, 'test'), log, base)
-    elif spec['kind'] == 'taunorm':
+    elif spec['kind'] in ('taunorm', 'ncm'):  # derived from the joint model's features (extracted once a seed)
         os.makedirs(work, exist_ok=True)
         feats = osp.join(sdir, 'joint_ib_feats.npz')
         if not osp.exists(feats):
             run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
                  '--cfg-options', *base], log)
-        cfg, ckpt = osp.join(work, 'taunorm.py'), osp.join(work, 'taunorm.pth')
-        run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', JOINT, '--checkpoint', joint(),
-             '--out-config', cfg, '--out-checkpoint', ckpt], log)
-        results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
-    elif spec['kind'] == 'ncm':
-        os.makedirs(work, exist_ok=True)
-        feats = osp.join(sdir, 'joint_ib_feats.npz')
-        if not osp.exists(feats):
-            run([PY, 'tools/decoupling/extract_features.py', JOINT, joint(), '--out', feats,
-                 '--cfg-options', *base], log)
-        cfg, ckpt = osp.join(work, 'ncm.py'), osp.join(work, 'ncm.pth')
-        run([PY, 'tools/decoupling/fit_ncm.py', JOINT, joint(), '--features', feats, '--out-config', cfg,
-             '--out-checkpoint', ckpt], log)
+        kind = spec['kind']
+        cfg, ckpt = osp.join(work, f'{kind}.py'), osp.join(work, f'{kind}.pth')
+        if kind == 'taunorm':
+            run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', JOINT, '--checkpoint', joint(),
+                 '--out-config', cfg, '--out-checkpoint', ckpt], log)
+        else:
+            run([PY, 'tools/decoupling/fit_ncm.py', JOINT, joint(), '--features', feats, '--out-config', cfg,
+                 '--out-checkpoint', ckpt], log)
         results[name] = test_summary(cfg, ckpt, osp.join(work, 'test'), log, base)
     elif spec['kind'] == 'vmf':
         ckpt = train(spec['config'], work, log, base)

@@ -8,8 +8,11 @@
 * ``freeze.py``: ``FreezeModulesHook``, stage-2 freezing and re-initialisation, or a head-only warm-up;
 * ``class_weight.py``: ``ClassWeightHook``, per-class loss weights (class-balanced / inverse power) from the counts;
 * ``drw.py``: ``DeferredReweightingHook``, the same switched on at a given epoch (LDAM-DRW);
+* ``eval_time.py``: ``EvalTimeHook``, the base of the two below: a change applied for val / test only, then undone;
 * ``logit_adjust.py``: ``PosthocLogitAdjustHook``, post-hoc logit adjustment during val / test;
-* ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards.
+* ``vmf_calibration.py``: ``VMFCalibrationHook``, vMF-OP calibration during val / test, undone afterwards;
+* ``run_state.py``: ``RunStateHook``, per-epoch / per-iteration seeding for an exact resume, and never removing
+  another run's checkpoints (``tools/train.py`` adds it to every run).
 
 The task-specific hooks import their mmseg / mmdet / mmpretrain helpers only when they run, so this package needs
 mmengine alone.
@@ -19,8 +22,10 @@ from .class_counts import ClassCountsHook, iter_class_count_consumers, train_dat
 from .class_weight import ClassWeightHook
 from .det_class_counts import DetClassCountsHook
 from .drw import DeferredReweightingHook
+from .eval_time import EvalTimeHook
 from .freeze import FreezeModulesHook
 from .logit_adjust import PosthocLogitAdjustHook
+from .run_state import RunStateHook
 from .seg_pixel_counts import SegPixelCountsHook
 from .vmf_calibration import VMFCalibrationHook, find_vmf_classifiers
 
@@ -30,8 +35,10 @@ __all__ = [
     'ClassWeightHook',
     'DeferredReweightingHook',
     'DetClassCountsHook',
+    'EvalTimeHook',
     'FreezeModulesHook',
     'PosthocLogitAdjustHook',
+    'RunStateHook',
     'SegPixelCountsHook',
     'VMFCalibrationHook',
     'find_vmf_classifiers',

@@ -91,6 +91,7 @@ class CategoryExtrapolationHook(ClassCountsHook):
                            f'({int(counts[c_tgt:].sum())} images per epoch)')
 
     def before_train(self, runner) -> None:
+        super().before_train(runner)
         loader = runner.train_dataloader
         if getattr(loader, 'num_workers', 0) > 0 and getattr(loader, 'persistent_workers', False):
             raise ValueError('CategoryExtrapolationHook: train_dataloader.persistent_workers=True keeps a stale copy '

@@ -10,6 +10,7 @@ from mmengine.registry import DATASETS, HOOKS
 from mmengine.runner import BaseLoop
 
 from ltplug.core.counts import ClassCountsError, check_class_counts, dataset_class_counts, load_class_counts
+from ltplug.engine.checks import check_num_classes
 
 
 def iter_class_count_consumers(runner):
@@ -91,3 +92,8 @@ class ClassCountsHook(Hook):
                                                          where=f'class counts for {type(consumer).__name__}'))
         runner.logger.info(f'{type(self).__name__}: {counts.size} classes, {int(counts.sum())} training samples, '
                            f'max {int(counts.max())}, min {int(counts.min())}')
+
+    def before_train(self, runner) -> None:
+        """A head with fewer classes than the training data fails here with the config key to fix (any Runner; the
+        training labels are read once per dataset, also when ``tools/train.py`` checked them already)."""
+        check_num_classes(runner.model, train_dataset(runner))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import torch
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
@@ -19,6 +18,7 @@ from ltplug.core.counts import ClassCountsError
 from ltplug.core.logit_adjust import log_class_prior
 
 from .class_counts import ClassCountsHook
+from .eval_time import EvalTimeHook
 
 
 def resolve_submodule(model, path: str, where: str):
@@ -32,7 +32,7 @@ def resolve_submodule(model, path: str, where: str):
 
 
 @HOOKS.register_module()
-class PosthocLogitAdjustHook(Hook):
+class PosthocLogitAdjustHook(EvalTimeHook):
     """logits - tau * log prior at val / test.
 
     Args:
@@ -42,8 +42,6 @@ class PosthocLogitAdjustHook(Hook):
         on_val / on_test: where to apply it.
     """
 
-    priority = 'NORMAL'
-
     def __init__(self, tau: float = 1.0, class_counts=None, module: str = 'head', on_val: bool = True,
                  on_test: bool = True) -> None:
         tau = float(tau)
@@ -51,14 +49,13 @@ class PosthocLogitAdjustHook(Hook):
             raise ValueError(f'PosthocLogitAdjustHook: tau must be a finite number, got {tau}')
         self.tau = tau
         self.module = module
-        self.on_val = bool(on_val)
-        self.on_test = bool(on_test)
+        super().__init__(on_val, on_test)
         self._counts_source = ClassCountsHook(class_counts)
         self.log_prior: torch.Tensor | None = None
         self._handle = None
 
-    def _apply(self, runner, stage: str) -> None:
-        self._remove()
+    def apply(self, runner, stage: str) -> None:
+        self.undo()
         if self.tau == 0.0:
             return
         if self.log_prior is None:
@@ -81,21 +78,7 @@ class PosthocLogitAdjustHook(Hook):
         runner.logger.info(f'PosthocLogitAdjustHook: {stage} with logits - {self.tau} * log prior '
                            f'(model.{self.module})')
 
-    def _remove(self) -> None:
+    def undo(self) -> None:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
-
-    def before_val_epoch(self, runner) -> None:
-        if self.on_val:
-            self._apply(runner, 'validation')
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        self._remove()
-
-    def before_test_epoch(self, runner) -> None:
-        if self.on_test:
-            self._apply(runner, 'test')
-
-    def after_test_epoch(self, runner, metrics=None) -> None:
-        self._remove()

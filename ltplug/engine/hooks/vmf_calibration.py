@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ltplug.core.vmf import VMFClassifier
+
+from .eval_time import EvalTimeHook
 
 
 def find_vmf_classifiers(model) -> list[tuple[str, VMFClassifier]]:
@@ -26,7 +27,7 @@ def find_vmf_classifiers(model) -> list[tuple[str, VMFClassifier]]:
 
 
 @HOOKS.register_module()
-class VMFCalibrationHook(Hook):
+class VMFCalibrationHook(EvalTimeHook):
     """Apply vMF-OP's zero-cost calibration with ``alpha`` during val / test, then restore the trained classifier.
 
     Args:
@@ -35,18 +36,15 @@ class VMFCalibrationHook(Hook):
         on_val / on_test: where to apply it.
     """
 
-    priority = 'NORMAL'
-
     def __init__(self, alpha: float = 1.0, on_val: bool = True, on_test: bool = True) -> None:
         alpha = float(alpha)
         if math.isnan(alpha) or not 0.0 <= alpha <= 1.0:
             raise ValueError(f'VMFCalibrationHook: alpha must be in [0, 1] (1 = off), got {alpha}')
         self.alpha = alpha
-        self.on_val = bool(on_val)
-        self.on_test = bool(on_test)
+        super().__init__(on_val, on_test)
         self._saved: list[tuple[VMFClassifier, dict]] = []
 
-    def _apply(self, runner, stage: str) -> None:
+    def apply(self, runner, stage: str) -> None:
         if self.alpha == 1.0:
             return
         found = find_vmf_classifiers(runner.model)
@@ -54,28 +52,14 @@ class VMFCalibrationHook(Hook):
             raise ValueError('VMFCalibrationHook (custom_hooks): runner.model contains no VMFClassifier '
                              '(use VMFClsHead, VMFDecodeHead or VMFShared2FCBBoxHead in the model); remove the hook '
                              'or fix the model config')
-        self._restore()
+        self.undo()
         for _, module in found:
             self._saved.append((module, module.calibration_state()))
             module.calibrate(self.alpha)
         runner.logger.info(f'VMFCalibrationHook: {stage} with calibrated kappa (alpha={self.alpha}) in '
                            f'{", ".join(n or "<model>" for n, _ in found)}')
 
-    def _restore(self) -> None:
+    def undo(self) -> None:
         for module, state in reversed(self._saved):
             module.load_calibration_state(state)
         self._saved = []
-
-    def before_val_epoch(self, runner) -> None:
-        if self.on_val:
-            self._apply(runner, 'validation')
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        self._restore()
-
-    def before_test_epoch(self, runner) -> None:
-        if self.on_test:
-            self._apply(runner, 'test')
-
-    def after_test_epoch(self, runner, metrics=None) -> None:
-        self._restore()
