@@ -207,8 +207,11 @@ class SeedRunner:
             res = test_summary(cfg, train(cfg, osp.join(work, 'train'), self.log, seed_opt + [f'load_from={ckpt}']),
                                osp.join(work, 'test'), self.log)
         elif kind in ('taunorm', 'ncm'):
-            feats = osp.join(work, 'joint_feats.npz')
-            run([PY, 'tools/decoupling/extract_features.py', joint_cfg, ckpt, '--out', feats], self.log)
+            feats = osp.join(self.sdir, 'joint_ib_feats.npz')  # shared by tau-norm and NCM
+            if not osp.exists(feats):
+                run([PY, 'tools/decoupling/extract_features.py', joint_cfg, ckpt, '--out', feats + '.tmp.npz',
+                     '--force'], self.log)
+                os.replace(feats + '.tmp.npz', feats)
             cfg, out_ckpt = osp.join(work, f'{kind}.py'), osp.join(work, f'{kind}.pth')
             if kind == 'taunorm':
                 run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', joint_cfg, '--checkpoint', ckpt,
