@@ -225,11 +225,12 @@ class SeedRunner:
             cfg = self.config(key)
             ckpt = train(cfg, osp.join(work, 'train'), self.log, seed_opt)
             res = test_summary(cfg, ckpt, osp.join(work, 'test'), self.log)
-            for split in ('val', 'test'):  # the sweep on test is only reported (plot), alpha comes from val
-                run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', split, '--no-save',
-                     '--json', osp.join(work, f'sweep_{split}.json')], self.log)
             calib = osp.join(work, 'calibrated.pth')
-            run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', 'val', '--out', calib], self.log)
+            run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', 'val', '--out', calib,
+                 '--json', osp.join(work, 'sweep_val.json')], self.log)
+            # the same sweep on test is only reported (plot): alpha comes from val
+            run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', 'test', '--no-save',
+                 '--json', osp.join(work, 'sweep_test.json')], self.log)
             with open(osp.join(work, 'sweep_val.json')) as f:
                 alpha = json.load(f)['alpha']
             cal = test_summary(cfg, calib, osp.join(work, 'test_calibrated'), self.log)
@@ -273,7 +274,7 @@ def rows_by_method(runs: list[dict]) -> dict[str, dict[int, dict]]:
     for r in runs:
         out.setdefault(r['method'], {})[r['seed']] = r
         if 'calibrated' in r:
-            out.setdefault(f'{r["method"]} + calibration (α on val)', {})[r['seed']] = dict(
+            out.setdefault(f'{r["method"]} + calibration', {})[r['seed']] = dict(
                 r['calibrated'], seed=r['seed'])
     return out
 
@@ -313,9 +314,9 @@ def markdown(table: dict, caption: str, seeds: list[int], thr: tuple[int, int]) 
             deltas.append('' if name == BASELINE else ('–' if d is None else f'{d[0]:+.1f} [{d[1]:+.1f}, {d[2]:+.1f}]'))
         label = name
         if 'alpha' in row:
-            label += f' (α: {", ".join(f"{a:g}" for a in row["alpha"])})'
+            label += f' (α on val: {", ".join(f"{a:g}" for a in row["alpha"])})'
         if 'tau' in row:
-            label += f' (τ: {", ".join(f"{a:g}" for a in row["tau"])})'
+            label += f' (τ on val: {", ".join(f"{a:g}" for a in row["tau"])})'
         lines.append(f'| {label} | ' + ' | '.join(cells + deltas) + ' |')
     return '\n'.join(lines)
 
@@ -430,7 +431,11 @@ def main() -> None:
         with open(stamp, 'w') as f:
             json.dump(setting, f)
     if not args.replot:
-        counter, total = [0], len(names) * len(args.seeds)
+        total = len(names) * len(args.seeds)
+        counter = [sum(osp.exists(osp.join(args.out, f'seed{s}', tag_of(n), 'result.json'))
+                       for s in args.seeds for n in names)]  # finished earlier: read back, not redone
+        if counter[0]:
+            print(f'resuming: {counter[0]} of {total} runs finished earlier', flush=True)
         failures: list[str] = []
 
         def one_seed(seed: int) -> None:

@@ -40,7 +40,8 @@ class DigitsAux(LTDatasetMixin, BaseDataset):
         digits: the source digits (default all ten).
         source: ``'heldout'`` (default): only images in none of DigitsLT's train / val / test splits;
             ``'pool'``: also DigitsLT's train images (still never val / test images).
-        imb_factor, n_max, seed, split_seed, num_val, num_test: DigitsLT's split arguments; they must equal those of the target
+        imb_factor, n_max, seed, split_seed, num_val, num_test: DigitsLT's split arguments; they must equal those of the
+            target
             data set so that the held-out images are really held out.
         pipeline, test_mode, ...: as in mmpretrain's ``BaseDataset``.
     """

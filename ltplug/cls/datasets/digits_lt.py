@@ -17,7 +17,7 @@ __all__ = ['DigitsLT', 'LTDatasetMixin', 'digits_split_masks']
 
 def digits_split_masks(labels: np.ndarray, train_counts: np.ndarray, seed: int, split_seed: int, num_val: int,
                        num_test: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Masks of the train, val and test samples (the order of ``SPLITS``), and each sample's rank in its split's class (the listing order).
+    """Masks of the train, val and test samples (``SPLITS`` order) and each sample's rank in its split's class.
 
     val / test are carved by ``split_seed`` alone, so no train ``seed`` can reach them. The pool (the rest) is ordered
     by the ``seed`` shuffle and train keeps its first n_i; with ``seed == split_seed`` that is the split of the
@@ -45,8 +45,8 @@ class DigitsLT(LTDatasetMixin, BaseDataset):
     Per class, a shuffle seeded by ``split_seed`` puts the first ``num_val`` images in ``val``, the next ``num_test``
     in ``test`` (both balanced) and the rest in the train pool; ``train`` keeps n_i = int(n_max * (1/imb_factor)^(i/9))
     images of the pool of class i (class 0 the head), the first ones after a shuffle seeded by ``seed``. val / test
-    depend on ``split_seed`` only, so changing ``seed`` never moves an evaluation image into training. Defaults: n_max 120, imb_factor 20 -> 120, 86, 61, 44, 31, 22, 16, 11, 8, 6
-    images (405 in total); val 100 and test 400 images.
+    depend on ``split_seed`` only, so changing ``seed`` never moves an evaluation image into training. Defaults: n_max
+    120, imb_factor 20 -> 120, 86, 61, 44, 31, 22, 16, 11, 8, 6 images (405 in total); val 100 and test 400 images.
 
     Samples carry ``img`` (8x8x3 uint8, the 0..16 intensities rescaled to 0..255 and replicated to 3 channels),
     ``gt_label`` and ``raw_index`` (the position in ``sklearn.datasets.load_digits()``), so mmpretrain pipelines

@@ -51,6 +51,7 @@ class FashionMNISTGz(LTDatasetMixin, BaseDataset):
     """
 
     METAINFO = {'classes': FASHIONMNIST_CATEGORITES}
+    _images: np.ndarray | None = None
 
     def __init__(self, data_root: str = DEBIAN_ROOT, split: str = 'train', pipeline: Sequence = (),
                  test_mode: bool = False, **kwargs) -> None:
@@ -78,8 +79,14 @@ class FashionMNISTGz(LTDatasetMixin, BaseDataset):
         if labels.size and labels.max() >= len(self.METAINFO['classes']):
             raise ValueError(f'FashionMNISTGz: {label_file} has label {int(labels.max())} outside 0..9')
         self._loaded_labels = labels.copy()
-        return [{'img': np.repeat(img[..., None], 3, axis=-1), 'gt_label': int(y), 'raw_index': i}
-                for i, (img, y) in enumerate(zip(images, labels.tolist()))]
+        self._images = np.ascontiguousarray(images)  # the pixels stay one array; get_data_info adds them per sample
+        return [{'gt_label': int(y), 'raw_index': i} for i, y in enumerate(labels.tolist())]
+
+    def get_data_info(self, idx: int) -> dict:
+        """The sample's info with its ``img`` (28x28x3 uint8, built on access: 60,000 small infos load fast)."""
+        info = super().get_data_info(idx)
+        info['img'] = np.repeat(self._images[info['raw_index']][..., None], 3, axis=-1)
+        return info
 
     def extra_repr(self) -> list[str]:
         return [f'data_root: \t{self.data_root}', f'split: \t{self.split}']

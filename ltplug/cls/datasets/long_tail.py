@@ -49,8 +49,9 @@ class LongTailSubset:
         class_order: class indices from head to tail (``class_order[i]`` gets n_i); default 0, 1, ..., C-1.
     """
 
-    def __init__(self, dataset: dict | object, split: str = 'train', imb_factor: float = 100, n_max: int | None = None,
-                 seed: int = 0, num_val: int = 0, split_seed: int = 0, class_order: Sequence[int] | None = None) -> None:
+    def __init__(self, dataset: dict | object, split: str = 'train', imb_factor: float = 100,
+                 n_max: int | None = None, seed: int = 0, num_val: int = 0, split_seed: int = 0,
+                 class_order: Sequence[int] | None = None) -> None:
         name = type(self).__name__
         if split not in SPLITS:
             raise ValueError(f'{name}: split must be one of {SPLITS}, got {split!r}')
@@ -99,9 +100,9 @@ class LongTailSubset:
         short = np.flatnonzero(counts > pool_sizes)
         if short.size:
             c = int(short[0])
-            raise ValueError(f'{name}: n_max={self.n_max} asks for {int(counts[c])} images of class {c}, whose pool has '
-                             f'{int(pool_sizes[c])} ({int(present[c])} images - num_val={self.num_val}); lower n_max '
-                             'or num_val')
+            raise ValueError(f'{name}: n_max={self.n_max} asks for {int(counts[c])} images of class {c}, whose pool '
+                             f'has {int(pool_sizes[c])} ({int(present[c])} images - num_val={self.num_val}); lower '
+                             'n_max or num_val')
         self.train_counts = counts
         ranks = split_ranks(labels, self.split_seed)
         in_val = ranks < self.num_val
