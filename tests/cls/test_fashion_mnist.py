@@ -6,6 +6,7 @@ long-tailed counts (computed by hand) and the base config's pixel statistics.
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import os.path as osp
 
@@ -92,3 +93,20 @@ def test_real_files_and_long_tailed_split():
     assert cfg.data_preprocessor.mean == pytest.approx([pixels.mean()] * 3, abs=0.01)
     assert cfg.data_preprocessor.std == pytest.approx([pixels.std()] * 3, abs=0.01)
     assert cfg.test_dataloader.dataset.split == 'test' and cfg.test_evaluator.many_thr == 100
+
+
+FMNIST_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*', '*fashion-mnist-lt*.py')))
+
+
+@pytest.mark.parametrize('path', FMNIST_CONFIGS, ids=osp.basename)
+def test_configs_build(path):
+    """Every Fashion-MNIST-LT config builds its model; with the real files, its train set and one training sample."""
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(path)
+    model = MODELS.build(cfg.model)
+    assert model.head.num_classes == (30 if '/lfn_' in path else 10)
+    assert cfg.test_evaluator.many_thr == 100 and cfg.test_evaluator.few_thr == 20
+    if REAL and path.endswith('if100.py'):
+        train = DATASETS.build(cfg.train_dataloader.dataset)
+        item = train[0]
+        assert int(item['data_samples'].gt_label) == int(train.get_gt_labels()[0])

@@ -177,3 +177,26 @@ def test_bad_arguments_name_the_key(mnist_root, kwargs, match):
     root, _ = mnist_root
     with pytest.raises(ValueError, match=match):
         lt(root, **kwargs)
+
+
+def test_held_out_transformed_uses_only_unused_images(mnist_root):
+    root, labels = mnist_root
+    subset = dict(type='LongTailSubset', dataset=mnist(root), imb_factor=10, n_max=100, num_val=10)
+    aux = DATASETS.build(dict(type='HeldOutTransformed', subset=subset, transforms=('rot90', 'vflip'),
+                              max_per_class=5))
+    train = DATASETS.build(dict(subset, split='train'))
+    val = DATASETS.build(dict(subset, split='val'))
+    used = set(train.indices.tolist()) | set(val.indices.tolist())
+    src = np.array([aux.get_data_info(i)['source_index'] for i in range(len(aux))])
+    assert not set(src.tolist()) & used
+    assert aux.get_class_counts().tolist() == [5] * 20  # 10 classes x 2 transforms, 5 images each
+    assert aux.metainfo['classes'][:2] == ('0 - zero_rot90', '0 - zero_vflip')
+    assert np.array_equal(labels[src], aux.get_gt_labels() // 2)  # label = source class * T + transform
+    raw = MNIST(data_prefix=root, test_mode=False, download=False)
+    for i in (0, 5, len(aux) - 1):
+        info = aux.get_data_info(i)
+        img = raw.get_data_info(info['source_index'])['img']
+        expected = np.rot90(img) if info['gt_label'] % 2 == 0 else img[::-1, :]
+        assert np.array_equal(info['img'], expected)
+    with pytest.raises(ValueError, match='transforms must be distinct names'):
+        DATASETS.build(dict(type='HeldOutTransformed', subset=subset, transforms=('spin',)))

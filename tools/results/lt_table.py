@@ -271,7 +271,8 @@ def t_interval(d: np.ndarray) -> tuple[float, float, float] | None:
 def rows_by_method(runs: list[dict]) -> dict[str, dict[int, dict]]:
     """method row name -> seed -> shots; the calibrated vMF runs get their own rows."""
     out: dict[str, dict[int, dict]] = {}
-    for r in runs:
+    order = list(METHODS)
+    for r in sorted(runs, key=lambda r: (order.index(r['method']), r['seed'])):
         out.setdefault(r['method'], {})[r['seed']] = r
         if 'calibrated' in r:
             out.setdefault(f'{r["method"]} + calibration', {})[r['seed']] = dict(
@@ -287,7 +288,8 @@ def summarise(runs: list[dict]) -> dict[str, dict]:
         row: dict = {'seeds': sorted(per_seed)}
         for c in COLS:
             vals = np.array([s['shots'][c] for s in per_seed.values() if s['shots'][c] is not None], dtype=float)
-            row[c] = None if vals.size == 0 else (float(vals.mean()), float(vals.std(ddof=1)) if vals.size > 1 else 0.0)
+            sd = float(vals.std(ddof=1)) if vals.size > 1 else None
+            row[c] = None if vals.size == 0 else (float(vals.mean()), sd)
             paired = [per_seed[k]['shots'][c] - base[k]['shots'][c] for k in sorted(per_seed) if k in base
                       and per_seed[k]['shots'][c] is not None and base[k]['shots'][c] is not None]
             row[f'delta_{c}'] = None if name == BASELINE else t_interval(np.array(paired, dtype=float))
@@ -307,12 +309,13 @@ def markdown(table: dict, caption: str, seeds: list[int], thr: tuple[int, int]) 
              '| method | many | medium | few | all | Δ many | Δ medium | Δ few | Δ all |',
              '|---|---|---|---|---|---|---|---|---|']
     for name, row in table.items():
-        cells = ['–' if row[c] is None else f'{row[c][0]:.1f} ± {row[c][1]:.1f}' for c in COLS]
+        cells = ['–' if row[c] is None else f'{row[c][0]:.1f}' + ('' if row[c][1] is None else f' ± {row[c][1]:.1f}')
+                 for c in COLS]
         deltas = []
         for c in COLS:
             d = row[f'delta_{c}']
             deltas.append('' if name == BASELINE else ('–' if d is None else f'{d[0]:+.1f} [{d[1]:+.1f}, {d[2]:+.1f}]'))
-        label = name
+        label = name if len(row['seeds']) == len(seeds) else f'{name} [seeds {row["seeds"]}]'
         if 'alpha' in row:
             label += f' (α on val: {", ".join(f"{a:g}" for a in row["alpha"])})'
         if 'tau' in row:
