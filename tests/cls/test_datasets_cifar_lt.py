@@ -114,6 +114,8 @@ def test_missing_files_and_md5_fail_clearly(cifar_roots, tmp_path):
         DATASETS.build(dict(type='CIFAR100LT', data_root=root, split='test'))
     with pytest.raises(ValueError, match='imb_factor must be >= 1'):
         DATASETS.build(dict(type='CIFAR100LT', data_root=root, imb_factor=0.01, check_md5=False))
+    with pytest.raises(ValueError, match="CIFAR100LT: imb_factor must be >= 1.*got 'abc'"):  # not a TypeError
+        DATASETS.build(dict(type='CIFAR100LT', data_root=root, imb_factor='abc', check_md5=False))
 
 
 @pytest.mark.parametrize('cfg_name,ds_type', [('cifar10_lt.py', 'CIFAR10LT'), ('cifar100_lt.py', 'CIFAR100LT')])

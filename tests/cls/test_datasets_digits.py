@@ -64,9 +64,35 @@ def test_val_test_balanced_and_splits_disjoint():
 
 
 def test_split_is_deterministic_and_seeded():
-    a = raw_indices(build(split='test', seed=0))
-    assert np.array_equal(a, raw_indices(build(split='test', seed=0)))
-    assert not np.array_equal(np.sort(a), np.sort(raw_indices(build(split='test', seed=1))))
+    a = raw_indices(build(split='test', split_seed=0))
+    assert np.array_equal(a, raw_indices(build(split='test', split_seed=0)))
+    assert not np.array_equal(np.sort(a), np.sort(raw_indices(build(split='test', split_seed=1))))
+
+
+@pytest.mark.parametrize('seed', [1, 2, 7])
+def test_train_seed_never_moves_val_or_test_into_training(seed):
+    """Issue 16.3: a second run with another train seed must not train on the default split's val / test images."""
+    val, test = set(raw_indices(build(split='val'))), set(raw_indices(build(split='test')))
+    train = build(split='train', seed=seed)
+    a = set(raw_indices(train))
+    assert not a & val and not a & test
+    assert train.get_class_counts().tolist() == naive_profile(120, 20)
+    assert a != set(raw_indices(build(split='train')))  # the seed does pick other train images
+    # the same val / test whatever the train seed
+    assert set(raw_indices(build(split='test', seed=seed))) == test
+
+
+def test_default_seeds_keep_the_earlier_split():
+    """seed == split_seed lists the pool in carve-out order: the single-seed split of the README's numbers."""
+    labels = load_digits().target
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(labels.size)
+    order = perm[np.argsort(labels[perm], kind='stable')]
+    expected = []
+    for c in range(10):  # per class: 10 val, 40 test, then the first n_c of the rest
+        members = [i for i in order.tolist() if labels[i] == c]
+        expected += members[50:50 + naive_profile(120, 20)[c]]
+    assert raw_indices(build(split='train')).tolist() == expected
 
 
 def test_images_are_rescaled_replicated_uint8():
@@ -96,6 +122,8 @@ def test_bad_arguments_fail_clearly():
         build(split='validation')
     with pytest.raises(ValueError, match='imb_factor must be >= 1'):
         build(split='train', imb_factor=0.05)
+    with pytest.raises(ValueError, match="DigitsLT: imb_factor must be >= 1.*got 'abc'"):
+        build(split='train', imb_factor='abc')
 
 
 def test_indices_and_subset_keep_labels_consistent():

@@ -1,4 +1,4 @@
-"""CIFAR-10-LT / CIFAR-100-LT exactly as the official code builds them (METHODS.md section 0.2).
+"""CIFAR-10-LT / CIFAR-100-LT exactly as the official code builds them (docs/methods.md §0.2).
 
 The train split keeps n_i = int(n_max * (1/imb_factor)^(i/(C-1))) images of class i (n_max 5000 / 500, class 0 the
 head), chosen like ``IMBALANCECIFAR10.gen_imbalanced_data``: the numpy RNG seeded once with ``rand_number`` (0),
@@ -19,24 +19,13 @@ from mmpretrain.registry import DATASETS
 
 from ltplug.core.sampling import exponential_profile
 
-from .digits_lt import LTDatasetMixin
+from .base import LTDatasetMixin, check_imb_factor, long_tail_indices
 
 
 def cifar_lt_indices(labels: np.ndarray, num_classes: int, n_max: int, imb_factor: float,
                      rand_number: int = 0) -> np.ndarray:
-    """Indices the official ``gen_imbalanced_data`` keeps (class-grouped, in its order).
-
-    The loop over classes is the reference RNG call sequence (one shuffle per class), needed for exact equivalence.
-    """
-    labels = np.asarray(labels, dtype=np.int64)
-    counts = exponential_profile(n_max, imb_factor, num_classes)
-    rng = np.random.RandomState(rand_number)
-    kept = []
-    for cls, n_keep in zip(np.unique(labels), counts):  # the official code zips np.unique(targets) with the counts
-        idx = np.where(labels == cls)[0]
-        rng.shuffle(idx)
-        kept.append(idx[:n_keep])
-    return np.concatenate(kept)
+    """Indices the official ``gen_imbalanced_data`` keeps (class-grouped, in its order): class i keeps n_i."""
+    return long_tail_indices(labels, exponential_profile(n_max, imb_factor, num_classes), rand_number)
 
 
 class _CIFARLTMixin(LTDatasetMixin):
@@ -50,7 +39,7 @@ class _CIFARLTMixin(LTDatasetMixin):
         if kwargs.pop('download', False):
             raise ValueError(f'{type(self).__name__}: download=True is not supported; put the python pickles under '
                              f'data_root/{self.base_folder} (see docs/datasets.md)')
-        self.imb_factor = imb_factor
+        self.imb_factor = check_imb_factor(imb_factor, type(self).__name__)
         self.rand_number = int(rand_number)
         self.n_max = int(n_max or self.N_MAX)
         self.check_md5 = check_md5

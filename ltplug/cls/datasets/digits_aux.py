@@ -13,7 +13,10 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from .digits_lt import DigitsLT, LTDatasetMixin, _split_ranks, exponential_profile
+from ltplug.core.sampling import exponential_profile
+
+from .base import LTDatasetMixin, check_imb_factor
+from .digits_lt import DigitsLT, digits_split_masks
 
 # each maps an (n, 8, 8) stack to its transformed stack
 TRANSFORMS = {
@@ -37,14 +40,16 @@ class DigitsAux(LTDatasetMixin, BaseDataset):
         digits: the source digits (default all ten).
         source: ``'heldout'`` (default): only images in none of DigitsLT's train / val / test splits;
             ``'pool'``: also DigitsLT's train images (still never val / test images).
-        imb_factor, n_max, seed, num_val, num_test: DigitsLT's split arguments; they must equal those of the target
+        imb_factor, n_max, seed, split_seed, num_val, num_test: DigitsLT's split arguments; they must equal those of the
+            target
             data set so that the held-out images are really held out.
         pipeline, test_mode, ...: as in mmpretrain's ``BaseDataset``.
     """
 
     def __init__(self, transforms: Sequence[str] = ('rot90', 'hflip', 'vflip'), digits: Sequence[int] | None = None,
-                 source: str = 'heldout', imb_factor: float = 20, n_max: int = 120, seed: int = 0, num_val: int = 10,
-                 num_test: int = 40, pipeline: Sequence = (), test_mode: bool = False, **kwargs) -> None:
+                 source: str = 'heldout', imb_factor: float = 20, n_max: int = 120, seed: int = 0, split_seed: int = 0,
+                 num_val: int = 10, num_test: int = 40, pipeline: Sequence = (), test_mode: bool = False,
+                 **kwargs) -> None:
         if isinstance(transforms, str) or not transforms:
             raise ValueError('DigitsAux: transforms must be a non-empty list of transform names')
         unknown = [t for t in transforms if t not in TRANSFORMS]
@@ -60,9 +65,11 @@ class DigitsAux(LTDatasetMixin, BaseDataset):
         self.digits = digits
         self.source = source
         self.seed = int(seed)
+        self.split_seed = int(split_seed)
         self.num_val = int(num_val)
         self.num_test = int(num_test)
-        self.train_counts = exponential_profile(int(n_max), imb_factor, DigitsLT.NUM_CLASSES)
+        self.train_counts = exponential_profile(int(n_max), check_imb_factor(imb_factor, 'DigitsAux'),
+                                                DigitsLT.NUM_CLASSES)
         classes = tuple(f'{d}_{t}' for d in digits for t in self.transforms)
         kwargs.setdefault('ann_file', '')
         kwargs['metainfo'] = {**(kwargs.get('metainfo') or {}), 'classes': classes}
@@ -70,11 +77,9 @@ class DigitsAux(LTDatasetMixin, BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         images, labels = DigitsLT._load_raw()
-        ranks = _split_ranks(labels, self.seed)
-        start = self.num_val + self.num_test
-        if self.source == 'heldout':
-            start = start + self.train_counts[labels]
-        keep = ranks >= start
+        train, val, test, ranks = digits_split_masks(labels, self.train_counts, self.seed, self.split_seed,
+                                                     self.num_val, self.num_test)
+        keep = ~(val | test | train) if self.source == 'heldout' else ~(val | test)
         pixels, aux_labels = [], []
         n_t = len(self.transforms)
         for di, d in enumerate(self.digits):  # 10 digits x a few transforms: building the set once

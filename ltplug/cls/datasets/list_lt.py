@@ -17,7 +17,7 @@ from mmpretrain.registry import DATASETS
 
 from ltplug.core.counts import ClassCountsError
 
-from .digits_lt import LTDatasetMixin
+from .base import LTDatasetMixin
 
 
 class ListFileError(ValueError):
