@@ -7,7 +7,6 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from ltplug.core.counts import ClassCountsError
 from ltplug.core.sampling import exponential_profile
 
 from .base import LTDatasetMixin, check_imb_factor, split_ranks

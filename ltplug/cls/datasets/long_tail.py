@@ -14,8 +14,8 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from ltplug.core.sampling import exponential_profile
 from ltplug.core.counts import ClassCountsError, dataset_labels
+from ltplug.core.sampling import exponential_profile
 
 from .base import LTDatasetMixin, check_class_order, check_imb_factor, long_tail_indices, split_ranks
 from .digits_aux import TRANSFORMS
