@@ -16,7 +16,8 @@ from conftest import REPO, run_tool
 JOINT = 'configs/decoupling/joint_cifar-resnet20_digits-lt.py'
 VMF = 'configs/vmf/vmf_cifar-resnet20_digits-lt.py'
 # tiny runs: validation every epoch (so a best checkpoint exists), quiet logs, deterministic kernels
-SMALL = ['model.backbone.depth=8', 'train_cfg.val_interval=1', 'default_hooks.logger.interval=100', 'randomness.deterministic=True']
+SMALL = ['model.backbone.depth=8', 'train_cfg.val_interval=1', 'default_hooks.logger.interval=100',
+         'randomness.deterministic=True']
 
 
 def train(config: str, work_dir: str, *extra: str, epochs: int = 2, check: bool = True, options=()):

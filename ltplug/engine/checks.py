@@ -104,7 +104,8 @@ def state_dict_mismatch(model: torch.nn.Module, state: dict) -> tuple[list[str],
     missing = sorted(k for k in own if k not in state)
     unexpected = sorted(k for k in state if k not in own)
     shapes = sorted(f'{k}: {tuple(state[k].shape)} in the checkpoint, {tuple(v.shape)} in the model'
-                    for k, v in own.items() if k in state and tuple(state[k].shape) != tuple(v.shape))
+                    for k, v in own.items() if k in state and tuple(state[k].shape) != tuple(v.shape)
+                    and v.numel() > 0)  # an empty buffer is sized by the checkpoint (e.g. a class prior)
     return missing, unexpected, shapes
 
 
