@@ -66,8 +66,8 @@ def train_once(data, aux: str, samples: int, epochs: int, seed: int) -> tuple[fl
     x_tr, y_tr, x_te, y_te = data
     torch.manual_seed(seed)
     body = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU())
-    head = VMFClassifier(64, 10, class_counts=torch.bincount(y_tr, minlength=10),
-                         icd_sample=samples if aux == 'sampled' else 0)
+    head = VMFClassifier(64, 10, icd_sample=samples if aux == 'sampled' else 0)
+    head.set_class_counts(torch.bincount(y_tr, minlength=10).numpy())
     params = list(body.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=5e-4)
     g = torch.Generator().manual_seed(seed)

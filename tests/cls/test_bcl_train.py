@@ -14,7 +14,8 @@ CONFIG = 'configs/bcl/bcl_cifar-resnet20_digits-lt.py'
 def test_train_rand_rand_then_test(tmp_path):
     work = str(tmp_path / 'work')
     # 8 epochs with the BCL cosine over 8 epochs (the config's 30 take about a minute more)
-    proc = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=8',
+    proc = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', 'model.backbone.depth=8',
+                    'train_cfg.max_epochs=8',
                     'train_cfg.val_interval=8', 'param_scheduler.0.num_epochs=8', 'param_scheduler.0.end=8',
                     'train_dataloader.dataset.pipeline.0.cl_views=rand-rand')
     log = proc.stdout + proc.stderr
@@ -28,7 +29,8 @@ def test_train_rand_rand_then_test(tmp_path):
         assert key in state, key
     assert tuple(state['head.weight'].shape) == (64, 10)
 
-    out = run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', str(tmp_path / 'test'))
+    out = run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+                   'model.backbone.depth=8')  # CifarResNet-8: the test's 8 epochs are tuned for it
     text = out.stdout + out.stderr
     top1 = float(re.findall(r'accuracy/top1: ([0-9.]+)', text)[-1])
     assert 'accuracy/few' in text
