@@ -29,5 +29,5 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 # BCL's adjust_lr instead of the base's offset cosine: epoch e trains at lr0 / 2 (1 + cos(pi (e + 1 - W) / (E - W + 1)))
-# (docs/methods.md 0.4)
+# (docs/methods.md §0.4)
 param_scheduler = [dict(type='BCLCosineLR', num_epochs=30, warmup_epochs=0, by_epoch=True, begin=0, end=30)]

@@ -1,16 +1,16 @@
-# BCL on CIFAR-100-LT (IF 100): CifarResNet-32. The official repository has NO CIFAR training code (docs/methods.md 3.1);
-# every value below marked [MEM] is the paper's as recalled (docs/methods.md 3.6) and was NOT checked against the PDF;
+# BCL on CIFAR-100-LT (IF 100): CifarResNet-32. The official repository has NO CIFAR training code (docs/methods.md §3.1);
+# every value below marked [unverified] is our choice for this recipe (docs/methods.md §3.6), NOT checked against the paper;
 # [INFER] marks our own choices. See configs/bcl/README.md.
 #   python tools/train.py configs/bcl/bcl_cifar-resnet32_cifar100-lt-if100.py
 _base_ = [
-    '../_base_/models/bcl_cifar_resnet32.py',  # MLP 64 -> 512 -> 128, tau 0.1, alpha 2.0, beta 0.6 [MEM]
+    '../_base_/models/bcl_cifar_resnet32.py',  # MLP 64 -> 512 -> 128, tau 0.1, alpha 2.0, beta 0.6 [unverified]
     '../_base_/datasets/cifar100_lt.py',
     '../_base_/schedules/cifar_lt_sgd_200e.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(head=dict(num_classes=100))
 
-# view 1: pad-4 crop, flip, AutoAugment, Cutout 16 [MEM]. mmpretrain ships the ImageNet AutoAugment policy only; it
+# view 1: pad-4 crop, flip, AutoAugment, Cutout 16 [unverified]. mmpretrain ships the ImageNet AutoAugment policy only; it
 # stands in for the CIFAR policy [INFER]. Cutout fills with the mean pixel (zero after normalisation) [INFER].
 cls_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=4),
@@ -18,7 +18,7 @@ cls_pipeline = [
     dict(type='AutoAugment', policies='imagenet', hparams=dict(pad_val=128)),
     dict(type='Cutout', shape=16, pad_val=(129, 124, 112), prob=1.0),
 ]
-# views 2 / 3: SimAugment at 32 px [MEM]; the pickles are RGB, so no channel swap around the PIL colour ops
+# views 2 / 3: SimAugment at 32 px [unverified]; the pickles are RGB, so no channel swap around the PIL colour ops
 sim_pipeline = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.08, 1.0), backend='pillow', interpolation='bilinear'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -36,9 +36,9 @@ train_pipeline = [
          cl_views='sim-sim'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=256, dataset=dict(pipeline=train_pipeline))  # batch 256 [MEM]
+train_dataloader = dict(batch_size=256, dataset=dict(pipeline=train_pipeline))  # batch 256 [unverified]
 
-# the base's SGD momentum 0.9, wd 5e-4, 200 epochs [MEM] and lr 0.1 [INFER: not recalled], with 5 warm-up epochs then
-# BCL's cosine [MEM]
+# the base's SGD momentum 0.9, wd 5e-4, 200 epochs [unverified] and lr 0.1 [our choice], with 5 warm-up epochs then
+# BCL's cosine [unverified]
 param_scheduler = [dict(type='BCLCosineLR', num_epochs=200, warmup_epochs=5, by_epoch=True, begin=0, end=200)]
 auto_scale_lr = dict(base_batch_size=256)

@@ -15,7 +15,7 @@ model = dict(
         type='CAMCalibratedClsHead',
         num_classes=10,
         in_channels=64,
-        scale=30.0,               # s of the cosine classifier (30: the OLTR-family value outside ImageNet-LT)
+        scale=30.0,               # s of the cosine classifier (30, the scale of BCL's NormedLinear; our choice)
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None,
     ),

@@ -2,7 +2,7 @@
 # (N, 2048, 7, 7) goes to the CAM-calibrated cosine head (neck=None). The paper's recipe is unknown: network, data,
 # batch 512 and the 90-epoch SGD schedule are those of the decoupling joint baseline (classifier-balancing), so that
 # only the head differs from that baseline. Data layout: data/imagenet with ImageNet_LT_{train,val,test}.txt
-# (METHODS.md section 0.3).
+# (docs/methods.md §0.3).
 _base_ = [
     '../_base_/models/decoupling_resnext50.py',
     '../_base_/datasets/imagenet_lt.py',

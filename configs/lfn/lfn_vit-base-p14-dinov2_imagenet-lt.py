@@ -1,8 +1,8 @@
-# Category extrapolation (Gran_LT, the main DINOv2 runs of METHODS.md section 5.5) on ImageNet-LT: ViT-B/14 initialised
+# Category extrapolation (Gran_LT, the main DINOv2 runs of docs/methods.md §5.5) on ImageNet-LT: ViT-B/14 initialised
 # from DINOv2, GAP of the patch tokens -> BatchNorm1d(affine=False) -> Linear(768, K) over the 1000 targets + the
 # auxiliary neighbour classes, neighbour-silencing loss, 100 epochs, 4 GPUs x 128.
 # Needs (nothing downloads):
-#   data/imagenet/ImageNet_LT_{train,val,test}.txt + images            (METHODS.md section 0.3)
+#   data/imagenet/ImageNet_LT_{train,val,test}.txt + images            (docs/methods.md §0.3)
 #   data/imagenet_lt_aux/train.txt  ("<relative/path> <label>" lines, images under data/imagenet_lt_aux/images/),
 #   data/imagenet_lt_aux/classes.txt (one auxiliary class name per line, line i = label i),
 #   data/imagenet_lt_aux/neighbours.json (target -> auxiliary classes; tools/lfn/propose_neighbours.py writes one)

@@ -1,7 +1,7 @@
 """Long-tailed classification accuracy: overall top-1 plus many / medium / few-shot accuracy (mmpretrain METRICS).
 
 Reports (percent, prefix ``accuracy/`` like mmpretrain's ``Accuracy``): ``top1`` (micro, over all evaluated
-samples), ``many`` / ``medium`` / ``few`` (mean per-class top-1 of the classes in each split, METHODS.md section 0.1),
+samples), ``many`` / ``medium`` / ``few`` (mean per-class top-1 of the classes in each split, docs/methods.md §0.1),
 ``mean_class`` (mean per-class accuracy over all evaluated classes) and, if asked, ``top5``. A split with no evaluated
 class (e.g. no class has fewer than ``few_thr`` training images) has no accuracy: it is left out of the reported
 metrics and written as ``null`` in the JSON, whose ``empty_splits`` lists it (it is never reported as 0).

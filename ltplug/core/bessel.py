@@ -2,7 +2,7 @@
 
 The official vMF-OP code evaluates I_v(kappa) with mpmath, one class at a time, in every training step, because
 I_v(kappa) underflows float64 for the orders a 2048-d feature needs (log I_1023(16) is about -3944). Here everything is
-computed in log space, on any device, vectorised over kappa (METHODS.md §1.4):
+computed in log space, on any device, vectorised over kappa (docs/methods.md §1.4):
 
 * ``log I_v(kappa) - v log kappa`` by the uniform (Debye) asymptotic expansion with four correction terms,
   evaluated at an order >= 64 (error below 1e-11); smaller orders are first shifted up with the exact three-term
@@ -54,7 +54,7 @@ def num_cf_terms(kappa_max: float) -> int:
     """Continued-fraction depth that reaches double precision for |kappa| <= kappa_max at every order v >= 0.
 
     Measured against mpmath: 40 + 8 sqrt(kappa) terms give relative error < 1e-15 for kappa up to 3e4 (60 terms suffice
-    below kappa = 128, which is the fixed depth METHODS.md mentions).
+    below kappa = 128, which is the fixed depth of docs/methods.md §1.4).
     """
     return int(math.ceil(40.0 + 8.0 * math.sqrt(max(float(kappa_max), 0.0))))
 

@@ -4,7 +4,7 @@ Pure torch: the tau-normalised classifier, the learnable weight scaling (LWS) lo
 classifier and the vectorised tau sweep. The mmpretrain heads in ``ltplug.cls.heads.decoupled_heads`` and the tools in
 ``tools/decoupling`` are thin adapters over these functions.
 
-Conventions follow the official code (``facebookresearch/classifier-balancing``; see METHODS.md §4.3):
+Conventions follow the official code (``facebookresearch/classifier-balancing``; see docs/methods.md §4.3):
 
 * tau-norm: ``w_c / ||w_c||^tau`` applied to the *joint* classifier, the bias is dropped;
 * LWS: ``f * (W x + b)``, the bias is scaled too;

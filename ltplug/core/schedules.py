@@ -1,4 +1,4 @@
-"""Closed-form per-epoch learning-rate schedules of the official long-tailed code bases (METHODS.md section 0.4).
+"""Closed-form per-epoch learning-rate schedules of the official long-tailed code bases (docs/methods.md §0.4).
 
 - OLTR-style cosine (classifier-balancing, vMF-OP): ``scheduler.step()`` runs at the *start* of every epoch, so 0-based
   epoch e trains at eta_min + (lr0 - eta_min) / 2 * (1 + cos(pi * (e + 1) / T)); lr0 itself is never used and the last

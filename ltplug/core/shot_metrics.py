@@ -1,4 +1,4 @@
-"""Many / medium / few-shot accuracy, the protocol shared by the long-tailed papers (METHODS.md section 0.1).
+"""Many / medium / few-shot accuracy, the protocol shared by the long-tailed papers (docs/methods.md §0.1).
 
 A class is *many* if its training count n_c > many_thr (100), *few* if n_c < few_thr (20) and *medium* otherwise
 (few_thr <= n_c <= many_thr, both bounds inclusive). A split's accuracy is the mean of the per-class top-1 accuracies of

@@ -1,4 +1,4 @@
-"""tau-normalised bbox classifier (Kang et al., ICLR 2020; METHODS.md §4.3) for bbox heads with a background class.
+"""tau-normalised bbox classifier (Kang et al., ICLR 2020; docs/methods.md §4.3) for bbox heads with a background class.
 
 ``TauNormBBoxClassifier`` is a drop-in ``fc_cls`` (``cls_predictor_cfg=dict(type='TauNormBBoxClassifier', tau=...)``):
 an ``nn.Linear(d, C + 1)`` with the same parameters, init and state-dict keys as the stock one, so it trains exactly

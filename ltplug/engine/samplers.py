@@ -1,6 +1,6 @@
 """Long-tailed data samplers (mmengine root ``DATA_SAMPLERS``, usable from every scope).
 
-Four samplers of Kang et al. (ICLR 2020), code-exact forms (METHODS.md section 4.2); the plan maths is in
+Four samplers of Kang et al. (ICLR 2020), code-exact forms (docs/methods.md §4.2); the plan maths is in
 :mod:`ltplug.core.sampling`:
 
 - ``InstanceBalancedSampler``: a plain shuffle (what the official code does for IB);

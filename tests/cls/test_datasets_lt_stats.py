@@ -30,7 +30,7 @@ def test_cifar100_if100_split_sizes_and_count_file(tmp_path, capsys):
     counts = exponential_profile(500, 100, 100)
     assert load_class_counts(str(out_file)).tolist() == counts.tolist()
     assert 'images: 10847' in out
-    # METHODS.md 0.1: IF100 -> 35 / 35 / 30 classes; images per split recomputed here
+    # docs/methods.md §0.1: IF100 -> 35 / 35 / 30 classes; images per split recomputed here
     assert split_line(out, 'many') == (35, int(counts[counts > 100].sum()))
     assert split_line(out, 'medium') == (35, int(counts[(counts >= 20) & (counts <= 100)].sum()))
     assert split_line(out, 'few') == (30, int(counts[counts < 20].sum()))

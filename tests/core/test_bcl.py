@@ -1,4 +1,4 @@
-"""BCL loss (ltplug.core.bcl) against a naive per-anchor float64 reference written from METHODS.md 3.5, closed forms and
+"""BCL loss (ltplug.core.bcl) against a naive per-anchor float64 reference written from docs/methods.md §3.5, closed forms and
 invariances. Tolerances: float64 path vs reference 1e-10 (rel), float32 path 1e-5, bfloat16 inputs under autocast 1e-6
 against the same inputs upcast (the loss itself is computed in float32)."""
 from __future__ import annotations
@@ -110,7 +110,7 @@ def test_closed_form_two_classes_orthogonal():
 
 
 def test_divisor_excludes_the_anchor_only_for_its_own_class():
-    """The naive variant dividing by N_k everywhere (pitfall 1 of METHODS.md 3.9) gives a different value."""
+    """The naive variant dividing by N_k everywhere (pitfall 1 of docs/methods.md §3.9) gives a different value."""
     z, y, c = _data(6, 3, 8, seed=5)
     tau = 0.1
     ours = bcl_loss(z, y, c, tau)

@@ -1,4 +1,4 @@
-"""ltplug.core.bessel against the METHODS.md §1.4 table, mpmath (computed here, 40 digits) and analytic gradients."""
+"""ltplug.core.bessel against the docs/methods.md §1.4 table, mpmath (computed here, 40 digits) and analytic gradients."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ from ltplug.core.bessel import num_cf_terms, vmf_log_norm, vmf_mean_resultant
 
 mp.mp.dps = 40
 
-# METHODS.md §1.4 (mpmath, 50 digits), b = log C_d(k) - log C_d(16); values are given to 11 significant digits.
+# docs/methods.md §1.4 (mpmath, 50 digits), b = log C_d(k) - log C_d(16); values are given to 11 significant digits.
 TABLE = [
     (64, 1, 1.5621302599e-02, 1.9358803120),
     (64, 16, 2.3640954089e-01, 0.0),
@@ -112,7 +112,7 @@ def test_parity_at_and_below_zero():
 
 
 def test_fixed_depth_is_honoured():
-    """num_terms=60 is the fixed depth METHODS.md quotes: exact below kappa 128, about 1e-6 off at d=64, kappa=512."""
+    """num_terms=60 is the fixed depth of docs/methods.md §1.4: exact below kappa 128, about 1e-6 off at d=64, kappa=512."""
     ref = float(mp_A(64, 512))
     fixed = vmf_mean_resultant(t64(512.0), 64, num_terms=60).item()
     auto = vmf_mean_resultant(t64(512.0), 64).item()

@@ -1,4 +1,4 @@
-# CIFAR-100-LT (docs/methods.md section 0.2): train n_i = int(500 * (1/IF)^(i/99)) chosen as the official
+# CIFAR-100-LT (docs/methods.md §0.2): train n_i = int(500 * (1/IF)^(i/99)) chosen as the official
 # gen_imbalanced_data does (numpy seed 0), IF 100 -> 10,847 images; test the balanced 10,000. Expects the standard python
 # pickles under data/cifar100/cifar-100-python (docs/datasets.md); nothing downloads.
 # Pipeline: the standard CIFAR-LT augmentation (pad-4 random crop, horizontal flip). Method configs add their extras

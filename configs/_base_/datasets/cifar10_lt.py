@@ -1,4 +1,4 @@
-# CIFAR-10-LT (docs/methods.md section 0.2): train n_i = int(5000 * (1/IF)^(i/9)) chosen as the official
+# CIFAR-10-LT (docs/methods.md §0.2): train n_i = int(5000 * (1/IF)^(i/9)) chosen as the official
 # gen_imbalanced_data does (numpy seed 0), IF 100 -> 12,406 images; test the balanced 10,000. Expects the standard python
 # pickles under data/cifar10/cifar-10-batches-py (docs/datasets.md); nothing downloads.
 # Everything else (pipelines, loaders, shot thresholds) is the CIFAR-100-LT base.

@@ -1,4 +1,4 @@
-# ImageNet-LT (Liu et al. 2019; docs/methods.md sections 0.3, 1.7, 4.4): 1000 classes, train 115,846 images (1280..5 per
+# ImageNet-LT (Liu et al. 2019; docs/methods.md §0.3, §1.7, §4.4): 1000 classes, train 115,846 images (1280..5 per
 # class), val 20,000 (model selection), test 50,000 (what papers report). Official `path label` lists under data_root:
 #   data/imagenet/ImageNet_LT_{train,val,test}.txt, images data/imagenet/{train,val}/<wnid>/... (docs/datasets.md).
 # Pipelines of classifier-balancing / vMF-OP / BCL: RandomResizedCrop 224, flip, ColorJitter(0.4, 0.4, 0.4, 0);

@@ -1,4 +1,4 @@
-# iNaturalist 2018 (docs/methods.md sections 0.3, 4.4): 8142 classes, train 437,513 images; the official val list
+# iNaturalist 2018 (docs/methods.md §0.3, §4.4): 8142 classes, train 437,513 images; the official val list
 # (24,426, 3 per class) is both val and test, as in the papers. Official `path label` lists under data_root:
 #   data/inat2018/iNaturalist18_{train,val}.txt, images data/inat2018/train_val2018/<kingdom>/<id>/... (docs/datasets.md).
 # The ImageNet-LT base with classifier-balancing's iNat changes: no ColorJitter in training, and the iNat mean / std

@@ -1,4 +1,4 @@
-# Places-LT (Liu et al. 2019; docs/methods.md sections 0.3, 4.4): 365 classes, train 62,500 images (4980..5 per
+# Places-LT (Liu et al. 2019; docs/methods.md §0.3, §4.4): 365 classes, train 62,500 images (4980..5 per
 # class), val 7,300 (model selection), test 36,500 (what papers report). Official `path label` lists under data_root:
 #   data/places365/Places_LT_{train,val,test}.txt, images data/places365/{train,val}/<class>/... (docs/datasets.md).
 # Everything else is the ImageNet-LT base: classifier-balancing trains Places-LT with the ImageNet-LT transforms and

@@ -1,5 +1,5 @@
 # vMF-OP ImageNet-LT schedule (official vmf.yaml / vmf_icd.yaml): SGD momentum 0.9, 45 epochs, cosine to 0 stepped at
-# the start of each epoch (epoch e trains at lr0/2 (1 + cos(pi (e+1)/45)), docs/methods.md section 0.4).
+# the start of each epoch (epoch e trains at lr0/2 (1 + cos(pi (e+1)/45)), docs/methods.md §0.4).
 # Backbone lr 0.2, wd 5e-4; classifier lr 0.1 (lr_mult 0.5), its weight wd 5e-4 and kappa wd 0 (`kappa_decay`).
 # mmengine applies only the longest matching custom key, so the kappa key repeats the classifier's lr_mult.
 optim_wrapper = dict(

@@ -1,6 +1,6 @@
 """Category extrapolation data: a long-tailed target set merged with auxiliary open-set neighbour classes.
 
-Gran_LT (METHODS.md §5.3): the training label space holds K = C_tgt + C_aux classes, targets first; every epoch the
+Gran_LT (docs/methods.md §5.3): the training label space holds K = C_tgt + C_aux classes, targets first; every epoch the
 auxiliary classes are re-subsampled (``re_arrange``) while the target classes keep all their images; the prior of the
 loss comes from the first build. :class:`CategoryExtrapolationDataset` does this the mmengine way (``set_epoch``,
 deterministic per (seed, epoch)), and ``CategoryExtrapolationHook`` (``ltplug/engine/hooks/category_extrapolation.py``)

@@ -1,4 +1,4 @@
-"""ImageNet-LT, Places-LT and iNaturalist 2018 from the official ``path label`` list files (METHODS.md section 0.3).
+"""ImageNet-LT, Places-LT and iNaturalist 2018 from the official ``path label`` list files (docs/methods.md §0.3).
 
 Each line of a list is ``<relative/path> <integer label>``; the label is taken from the file (never re-derived from the
 folder name) and the path is joined to ``data_root`` / ``data_prefix``. The split is the list file: ``ann_file`` if

@@ -1,6 +1,6 @@
 """Category extrapolation head: trains over targets + auxiliary neighbours, predicts over the targets only.
 
-Official behaviour (Gran_LT ``engine_finetune.evaluate``, METHODS.md §5.3): at inference the classifier rows are
+Official behaviour (Gran_LT ``engine_finetune.evaluate``, docs/methods.md §5.3): at inference the classifier rows are
 re-indexed to the target classes, i.e. the auxiliary rows are dropped; the argmax runs over the target classes only and
 no prior is added. This head always does that, so predictions, scores and metrics cover the C_tgt target classes
 (unlike the official stand-alone ``--eval`` path, which takes the argmax over all K outputs).

@@ -21,7 +21,7 @@ class NeighbourSilencingLoss(nn.Module):
 
     For a sample of class y: ``z' = z + tau * log(pi + 1e-9)`` (pi: training frequencies over all K classes); the
     classes j with M[y, j] = 0 (y's auxiliary neighbours, or the target parents of an auxiliary y) are removed from the
-    softmax and their targets zeroed (not renormalised). See :mod:`ltplug.core.neighbour` and METHODS.md §5.4.
+    softmax and their targets zeroed (not renormalised). See :mod:`ltplug.core.neighbour` and docs/methods.md §5.4.
 
     Args:
         num_classes: K, all classes (targets then auxiliaries).
