@@ -316,7 +316,7 @@ def extrapolation_setup(head, s: Sizes, counts) -> None:
     """Counts over the K = targets + auxiliaries classes and one auxiliary neighbour per target (t, C + t mod aux)."""
     import numpy as np
 
-    aux_counts = np.full(s.aux, 50, dtype=np.int64)  # auxiliaries are re-subsampled to ~50 images each (docs/methods.md §5.3)
+    aux_counts = np.full(s.aux, 50, dtype=np.int64)  # auxiliaries: ~50 images each (docs/methods.md §5.3)
     targets = np.arange(s.classes)
     pairs = np.stack([targets, s.classes + targets % s.aux], axis=1)
     head.loss_module.set_neighbour_pairs(pairs)

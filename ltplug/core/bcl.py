@@ -10,7 +10,8 @@ prototypes (labels 0..C-1), so every class is present (*class-complement*). For 
   the mean of its exps over the keys other than the anchor (positives are in the denominator);
 - L_i = -(1/|P(i)|) sum_{p in P(i)} (l_ip - log D_i), and the loss is the mean of L_i over the anchors.
 
-Prototypes are keys only, never anchors, and there is no tau / tau_base rescaling (unlike SupCon). See docs/methods.md §3.5.
+Prototypes are keys only, never anchors, and there is no tau / tau_base rescaling (unlike SupCon).
+See docs/methods.md §3.5.
 """
 from __future__ import annotations
 

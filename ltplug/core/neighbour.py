@@ -2,7 +2,8 @@
 
 "Learning from Neighbors: Category Extrapolation for Long-Tail Learning" (Zhao et al., CVPR 2025; official code
 ``Shizhen-ZHAO/Gran_LT``, ``util/loss.py::Bal_CE_loss`` and ``util/datasets.py::generate_mask / re_arrange``;
-docs/methods.md §5). The label space holds K = C_tgt + C_aux classes: targets 0..C_tgt-1, auxiliary neighbours after them.
+docs/methods.md §5). The label space holds K = C_tgt + C_aux classes: targets 0..C_tgt-1, auxiliary neighbours
+after them.
 
 * Mask M in {0,1}^{K x K}, all ones except the neighbour pairs: for every target t and each of its auxiliary
   neighbours a, M[t, a] = M[a, t] = 0 (``no_fm_remove_normal_neg``, the main runs); ``no_fm`` silences only the pairs
@@ -179,7 +180,8 @@ def propose_neighbours(target_protos: torch.Tensor, cand_protos: torch.Tensor, t
 
     A candidate c is eligible for target t if ``low < cos(p_t, q_c) < high`` (0.7 / 0.98: close, but not a duplicate of
     the target). Each target takes its most similar eligible candidates, up to ``num_per_split`` = (many, medium, few)
-    by its training count (more neighbours for tail classes; splits as docs/methods.md §0.1 with ``many_thr`` / ``few_thr``).
+    by its training count (more neighbours for tail classes; splits as docs/methods.md §0.1 with ``many_thr`` /
+    ``few_thr``).
     ``exclusive`` gives every candidate to at most one target (the eligible target it is most similar to).
     Returns ({target: [candidates, most similar first]}, similarity matrix (C_tgt, M)); targets without a neighbour
     are left out.

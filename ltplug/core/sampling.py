@@ -43,7 +43,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def exponential_profile(n_max: int, imb_factor: float, num_classes: int) -> np.ndarray:
     """Long-tailed class sizes n_i = int(n_max * (1/imb_factor)^(i/(C-1))), i = 0..C-1 (class 0 the head).
 
-    Python floats and ``int()`` truncation, exactly as the official ``get_img_num_per_cls`` (CIFAR-LT, docs/methods.md §0.2).
+    Python floats and ``int()`` truncation, exactly as the official ``get_img_num_per_cls``
+    (CIFAR-LT, docs/methods.md §0.2).
     """
     if num_classes < 1:
         raise ValueError(f'num_classes must be >= 1, got {num_classes}')

@@ -1,7 +1,8 @@
 """The vMF classifier of "vMF-OP" (Wang et al., ECCV 2022): logits, overlap coefficient, ICD / CFC losses, calibration.
 
 Pure torch (no OpenMMLab import); the mmpretrain head, the mmseg / mmdet adapters, the calibration hook and the tools
-all build on :class:`VMFClassifier`. docs/methods.md §1 is the specification; the comments name the official functions each
+all build on :class:`VMFClassifier`. docs/methods.md §1 is the specification; the comments
+name the official functions each
 piece reproduces (``SiLangWHL/vMF-OP`` @ 964d491, ``classification/``).
 
 Conventions that matter for equivalence (docs/methods.md §1.10):

@@ -10,7 +10,8 @@ only the first label of each image. :func:`det_class_counts` (used by ``DetClass
   i-th category in the file, which is how ``LVISV1Dataset`` maps ids to labels).
 
 Repeat-factor sampling is **not** folded into the counts by default (the prior is the data set's class frequency, as
-docs/methods.md §1.8 suggests); ``repeat_aware=True`` counts every image as often as ``ClassBalancedDataset`` repeats it,
+docs/methods.md §1.8 suggests); ``repeat_aware=True`` counts every image as often as ``ClassBalancedDataset``
+repeats it,
 i.e. the class frequency the classifier sees per epoch.
 """
 from __future__ import annotations

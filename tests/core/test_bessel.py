@@ -1,4 +1,5 @@
-"""ltplug.core.bessel against the docs/methods.md §1.4 table, mpmath (computed here, 40 digits) and analytic gradients."""
+"""ltplug.core.bessel against the docs/methods.md §1.4 table, mpmath (computed here, 40 digits) and analytic
+gradients."""
 from __future__ import annotations
 
 import math
@@ -112,7 +113,8 @@ def test_parity_at_and_below_zero():
 
 
 def test_fixed_depth_is_honoured():
-    """num_terms=60 is the fixed depth of docs/methods.md §1.4: exact below kappa 128, about 1e-6 off at d=64, kappa=512."""
+    """num_terms=60 is the fixed depth of docs/methods.md §1.4: exact below kappa 128, about 1e-6 off at d=64,
+    kappa=512."""
     ref = float(mp_A(64, 512))
     fixed = vmf_mean_resultant(t64(512.0), 64, num_terms=60).item()
     auto = vmf_mean_resultant(t64(512.0), 64).item()
