@@ -1,5 +1,6 @@
 """BCL loss (ltplug.core.bcl) against a naive per-anchor float64 reference written from docs/methods.md §3.5,
-closed forms and invariances. Tolerances: float64 path vs reference 1e-10 (rel), float32 path 1e-5, bfloat16 inputs under autocast 1e-6
+closed forms and invariances. Tolerances: float64 path vs reference 1e-10 (rel), float32 path 1e-5,
+bfloat16 inputs under autocast 1e-6
 against the same inputs upcast (the loss itself is computed in float32)."""
 from __future__ import annotations
 
