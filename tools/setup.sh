@@ -102,9 +102,15 @@ progress_line() {
     echo "compiled $n_done / $total C++ files"
     return
   fi
-  grep -aoE '^(Collecting|Downloading|Processing|Building wheel for|Installing collected packages|Successfully)[^(]*' \
-    "$LOG" 2>/dev/null | tail -n 1 | cut -c1-100 || true
+  local action size
+  action="$(grep -aoE '^(Collecting|Downloading|Processing|Building wheel for|Installing collected packages|Successfully)[^(]*' \
+    "$LOG" 2>/dev/null | tail -n 1 | cut -c1-90 || true)"
+  size="$(du -sh "$VENV" 2>/dev/null | cut -f1 || true)"
+  echo "${size:+[venv $size] }$action"
 }
+
+# "mmengine>=0.10.7,<0.11 mmcv-lite==2.2.0 ..." -> "mmengine, mmcv-lite, ..." (for step titles)
+names() { printf '%s\n' "$@" | sed -E 's/[<>=!~;].*//' | awk '!seen[$0]++' | paste -sd, - | sed 's/,/, /g'; }
 
 ensure_fashion_mnist() {
   # Real image data for the demos and tests: the Debian package, when missing (needs root; nothing else downloads).
@@ -164,7 +170,7 @@ main() {
   run_step "virtual environment + pip" make_venv
   if [[ "$STACK" == cls ]]; then
     # One resolve: torch + the cls extra of ltplug/version.py (mmengine, mmcv-lite, mmpretrain, scikit-learn).
-    run_step "torch $TORCH_VER, torchvision $TV_VER, ${LIBS[*]}" \
+    run_step "torch $TORCH_VER, torchvision $TV_VER, $(names "${LIBS[@]}")" \
       "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "${LIBS[@]}"
   else
     # The CPU-only torch 2.13 wheel on these machines has no importable torchvision beside it, so the CUDA build of
@@ -172,7 +178,7 @@ main() {
     # setuptools 81) while torch 2.14 needs >= 77.
     local engine
     engine="$(printf '%s\n' "${LIBS[@]}" | grep -E '^(onedl-)?mmengine' | head -n 1)"
-    run_step "torch $TORCH_VER, torchvision $TV_VER, build tools, $engine" \
+    run_step "torch $TORCH_VER, torchvision $TV_VER, build tools, $(names "$engine")" \
       "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "setuptools>=77,<81" wheel numpy \
       ninja psutil "$engine"
     if [[ "$cached" == yes ]]; then
@@ -180,7 +186,7 @@ main() {
     else
       build_mmcv
     fi
-    run_step "$MMCV_DIST $MMCV_VER (cached wheel), ${LIBS[*]}, test tools" install_libraries
+    run_step "$MMCV_DIST $MMCV_VER (cached wheel), $(names "${LIBS[@]}"), test tools" install_libraries
   fi
   run_step "patches and import check" apply_patches_and_check
   touch "$STAMP"
@@ -213,166 +219,6 @@ build_mmcv() {
   run_step "compile $MMCV_DIST $MMCV_VER with its ops (MAX_JOBS=$jobs; the longest step)" \
     env MMCV_WITH_OPS=1 MAX_JOBS="$jobs" "${PIP[@]}" wheel -v --no-deps --no-build-isolation --no-cache-dir \
     -w "$WHEELS.tmp" "$BUILD_DIR"
-  BUILD_DIR=
-  rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
-}
-
-# --- patches ---$/,$p' "$0")"
-KEY="$(printf '%s' "$KEY_SRC" | sha1sum | cut -c1-12)"
-case "$STACK" in
-  full)  VENV="$CACHE/venv-$PY_TAG-torch$TORCH_VER-mmcv$MMCV_VER-$KEY" ;;
-  *)     VENV="$CACHE/venv-$STACK-$PY_TAG-torch$TORCH_VER${MMCV_VER:+-mmcv$MMCV_VER}-$KEY" ;;
-esac
-WHEELS="$CACHE/wheels/$MMCV_DIST-$MMCV_VER-torch$TORCH_VER-$PY_TAG"
-STAMP="$VENV/.ltplug-ready"
-
-T0=$(date +%s)
-log() { echo "[ltplug setup $(date +%H:%M:%S)] $*" >&2; }
-elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
-
-# run_step "title" CMD...: runs CMD (a command or a function of this script) with its output appended to $LOG, printing
-# a heartbeat every 15 s (elapsed time, and compiled files / total while mmcv compiles, else pip's latest action);
-# on failure prints the last lines of the log and its path, and stops.
-STEP=0
-run_step() {
-  local title="$1"; shift
-  STEP=$((STEP + 1))
-  local t pid next
-  t=$(date +%s); next=$((t + 15))
-  log "($STEP/$NSTEPS) $title ..."
-  echo "===== ($STEP/$NSTEPS) $title" >>"$LOG"
-  "$@" >>"$LOG" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if (( $(date +%s) >= next )); then
-      log "    ... $(elapsed "$t") $(progress_line)"
-      next=$((next + 15))
-    fi
-  done
-  if ! wait "$pid"; then
-    log "FAILED: $title (after $(elapsed "$t")). Last lines of the log:"
-    tail -n 30 "$LOG" | sed 's/^/    | /' >&2
-    log "full log: $LOG"
-    exit 1
-  fi
-  log "($STEP/$NSTEPS) done in $(elapsed "$t")"
-}
-
-# The latest progress the log shows: compiled files / total during a C++ build, else pip's latest action.
-progress_line() {
-  if [[ -n "${BUILD_DIR:-}" && -d "$BUILD_DIR" ]]; then
-    local n_done total
-    n_done=$(find "$BUILD_DIR" -name '*.o' 2>/dev/null | wc -l)
-    total=$(ls "$BUILD_DIR"/mmcv/ops/csrc/pytorch/*.cpp "$BUILD_DIR"/mmcv/ops/csrc/pytorch/cpu/*.cpp 2>/dev/null | wc -l)
-    echo "compiled $n_done / $total C++ files"
-    return
-  fi
-  grep -aoE '^(Collecting|Downloading|Processing|Building wheel for|Installing collected packages|Successfully)[^(]*' \
-    "$LOG" 2>/dev/null | tail -n 1 | cut -c1-100 || true
-}
-
-ensure_fashion_mnist() {
-  # Real image data for the demos and tests: the Debian package, when missing (needs root; nothing else downloads).
-  local d=/usr/share/datasets/fashion-mnist f
-  for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
-    [[ -f "$d/$f" ]] && continue
-    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-      log "note: Fashion-MNIST is not under $d; install it with: sudo apt-get install dataset-fashion-mnist"
-      return 0
-    fi
-    log "installing the Debian package dataset-fashion-mnist (Fashion-MNIST under $d): apt-get update, then install"
-    local t=$(date +%s)
-    if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; then
-      log "dataset-fashion-mnist installed in $(elapsed "$t")"
-    else
-      log "warning: could not install dataset-fashion-mnist (apt-get failed); the Fashion-MNIST demos need it"
-    fi
-    return 0
-  done
-}
-
-main() {
-  ensure_fashion_mnist
-  if [[ -f "$STAMP" ]]; then
-    log "environment ready ($STACK): $VENV"
-    echo "$VENV"
-    return 0
-  fi
-  mkdir -p "$CACHE/logs"
-  exec 9>"$CACHE/.setup-$STACK.lock"
-  if ! flock -n 9; then  # a concurrent set-up of the same stack (two checkouts, CI + a user): wait, do not corrupt it
-    log "another set-up of the '$STACK' environment is running; waiting for it (lock $CACHE/.setup-$STACK.lock)"
-    flock 9
-  fi
-  if [[ -f "$STAMP" ]]; then
-    log "environment ready ($STACK): $VENV"
-    echo "$VENV"
-    return 0
-  fi
-  LOG="$CACHE/logs/$STACK-$(date +%Y%m%d-%H%M%S).log"
-  local cached="no"
-  [[ -n "$MMCV_DIST" ]] && ls "$WHEELS"/*.whl >/dev/null 2>&1 && cached="yes"
-  case "$STACK" in
-    cls) NSTEPS=3; log "building the '$STACK' environment (no compiler needed; a few minutes): $VENV" ;;
-    *)   NSTEPS=5
-         if [[ "$cached" == yes ]]; then
-           log "building the '$STACK' environment (compiled $MMCV_DIST wheel cached; a few minutes): $VENV"
-         else
-           log "building the '$STACK' environment (first run on this machine: compiles $MMCV_DIST $MMCV_VER from source," \
-               "about 15 min on 2 idle cores, longer on a busy machine): $VENV"
-         fi ;;
-  esac
-  log "full log: $LOG"
-  rm -rf "$VENV"
-  PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-  run_step "virtual environment + pip" bash -c "'$PY' -m venv '$VENV' && ${PIP[*]} install --upgrade pip"
-
-  if [[ "$STACK" == cls ]]; then
-    # One resolve: torch + the cls extra of ltplug/version.py (mmengine, mmcv-lite, mmpretrain, scikit-learn).
-    run_step "torch $TORCH_VER, torchvision $TV_VER, ${LIBS[*]}" \
-      "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "${LIBS[@]}"
-  else
-    # The CPU-only torch 2.13 wheel on these machines has no importable torchvision beside it, so the CUDA build of
-    # 2.14.1 (which runs on the CPU) is used. setuptools: mmcv's setup.py imports pkg_resources (removed in
-    # setuptools 81) while torch 2.14 needs >= 77.
-    local engine
-    engine="$(printf '%s\n' "${LIBS[@]}" | grep -E '^(onedl-)?mmengine' | head -n 1)"
-    run_step "torch $TORCH_VER, torchvision $TV_VER, build tools, $engine" \
-      "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "setuptools>=77,<81" wheel numpy \
-      ninja psutil "$engine"
-    if [[ "$cached" == yes ]]; then
-      STEP=$((STEP + 1)); log "($STEP/$NSTEPS) $MMCV_DIST $MMCV_VER: compiled wheel cached in $WHEELS"
-    else
-      build_mmcv
-    fi
-    run_step "$MMCV_DIST $MMCV_VER, ${LIBS[*]}, test tools" bash -c \
-      "${PIP[*]} install --no-deps --no-cache-dir '$WHEELS'/*.whl && ${PIP[*]} install -c '$LOCK_FILE' \
-       -r '$TESTS_REQ' $(printf "'%s' " "${LIBS[@]}")"
-  fi
-  run_step "patches and import check" apply_patches_and_check
-  touch "$STAMP"
-  log "environment '$STACK' ready in $(elapsed "$T0"): $VENV"
-  echo "$VENV"
-}
-
-# mmcv (or onedl-mmcv) with its compiled ops, from the source archive; the wheel goes to the torch-keyed cache.
-build_mmcv() {
-  local src
-  src="$(mktemp -d)"
-  trap 'rm -rf "$src"' EXIT
-  run_step "download the $MMCV_DIST $MMCV_VER source" \
-    "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "$MMCV_DIST==$MMCV_VER" -d "$src"
-  tar -xzf "$src"/*.tar.gz -C "$src"
-  BUILD_DIR="$(find "$src" -mindepth 1 -maxdepth 1 -type d | head -n 1)"
-  patch_mmcv_source "$BUILD_DIR"
-  mkdir -p "$WHEELS.tmp"
-  NSTEPS=$((NSTEPS + 1))
-  # --no-cache-dir: pip's wheel cache would otherwise hand back an mmcv built against another torch.
-  run_step "compile $MMCV_DIST $MMCV_VER with its ops (MAX_JOBS=${MAX_JOBS:-$(nproc)}; the longest step)" \
-    env MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel -v --no-deps --no-build-isolation \
-    --no-cache-dir -w "$WHEELS.tmp" "$BUILD_DIR"
   BUILD_DIR=
   rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
 }
