@@ -170,8 +170,10 @@ main() {
   run_step "virtual environment + pip" make_venv
   if [[ "$STACK" == cls ]]; then
     # One resolve: torch + the cls extra of ltplug/version.py (mmengine, mmcv-lite, mmpretrain, scikit-learn).
+    # --no-compile: Python byte-compiles the modules it imports on first use; compiling all of torch's up front costs
+    # about a minute of a fresh set-up.
     run_step "torch $TORCH_VER, torchvision $TV_VER, $(names "${LIBS[@]}")" \
-      "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "${LIBS[@]}"
+      "${PIP[@]}" install --no-compile -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "${LIBS[@]}"
   else
     # The CPU-only torch 2.13 wheel on these machines has no importable torchvision beside it, so the CUDA build of
     # 2.14.1 (which runs on the CPU) is used. setuptools: mmcv's setup.py imports pkg_resources (removed in
@@ -179,7 +181,7 @@ main() {
     local engine
     engine="$(printf '%s\n' "${LIBS[@]}" | grep -E '^(onedl-)?mmengine' | head -n 1)"
     run_step "torch $TORCH_VER, torchvision $TV_VER, build tools, $(names "$engine")" \
-      "${PIP[@]}" install -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "setuptools>=77,<81" wheel numpy \
+      "${PIP[@]}" install --no-compile -c "$LOCK_FILE" "torch==$TORCH_VER" "torchvision==$TV_VER" "setuptools>=77,<81" wheel numpy \
       ninja psutil "$engine"
     if [[ "$cached" == yes ]]; then
       STEP=$((STEP + 1)); log "($STEP/$NSTEPS) $MMCV_DIST $MMCV_VER: compiled wheel cached in $WHEELS"
@@ -201,7 +203,7 @@ make_venv() {
 
 install_libraries() {
   "${PIP[@]}" install --no-deps --no-cache-dir "$WHEELS"/*.whl
-  "${PIP[@]}" install -c "$LOCK_FILE" -r "$TESTS_REQ" "${LIBS[@]}"
+  "${PIP[@]}" install --no-compile -c "$LOCK_FILE" -r "$TESTS_REQ" "${LIBS[@]}"
 }
 
 # mmcv (or onedl-mmcv) with its compiled ops, from the source archive; the wheel goes to the torch-keyed cache.
