@@ -75,7 +75,8 @@ def test_a_version_outside_the_tested_range_is_stated_with_the_range(tmp_path):
     assert status['ltplug.seg'] == expected and status_block(stderr)['seg'] == expected
     assert status['ltplug.cls'].startswith('active') and status['ltplug.det'].startswith('active')
     # the opt-in registers it and keeps saying so; LTPLUG_QUIET silences the statement only
-    status, stderr = import_ltplug(tmp_path, env={'PYTHONPATH': path, 'LTPLUG_ALLOW_UNTESTED': '1', 'LTPLUG_QUIET': '1'})
+    env = {'PYTHONPATH': path, 'LTPLUG_ALLOW_UNTESTED': '1', 'LTPLUG_QUIET': '1'}
+    status, stderr = import_ltplug(tmp_path, env=env)
     assert status['ltplug.seg'] == f'active (mmcv {importlib.metadata.version("mmcv")}, mmsegmentation 9.0.0 UNTESTED)'
     assert f'ltplug {versions.__version__}:' not in stderr
 
