@@ -25,7 +25,8 @@ def import_ltplug(tmp_path, prelude: str = '', env: dict | None = None) -> tuple
     """``import ltplug`` in a fresh process after ``prelude``; returns its ADAPTER_STATUS and its stderr."""
     script = tmp_path / 'probe.py'
     script.write_text(f'{prelude}\nimport json, ltplug\nprint(json.dumps(ltplug.ADAPTER_STATUS))\n')
-    proc = run_tool(str(script), env={'LTPLUG_QUIET': '0', **(env or {})})  # the statement goes to stderr
+    base = {'LTPLUG_QUIET': '0', 'LTPLUG_ALLOW_UNTESTED': '0'}  # whatever the calling shell sets
+    proc = run_tool(str(script), env={**base, **(env or {})})  # the statement goes to stderr
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 

@@ -49,8 +49,13 @@ case "$STACK" in
   cls)   MMCV_DIST=; MMCV_VER=
          mapfile -t LIBS < <("${VERSIONS[@]}" requirements cls); LIBS+=("mmcv-lite==$("${VERSIONS[@]}" pin mmcv-lite)") ;;
 esac
-# The venv key: everything that decides its content (the patches section is hashed, the progress code is not).
-KEY_SRC="$(cat "$LOCK_FILE" "$TESTS_REQ"; echo "$STACK $TORCH_VER $TV_VER $MMCV_DIST $MMCV_VER $PY_TAG ${LIBS[*]}"
+# "mmengine>=0.10.7,<0.11 mmcv-lite==2.2.0 ..." -> "mmengine, mmcv-lite, ..." (for step titles)
+names() { printf '%s\n' "$@" | sed -E 's/[<>=!~;].*//' | awk '!seen[$0]++' | paste -sd, - | sed 's/,/, /g'; }
+# The venv key: everything that decides its content: the lock file, the packages and their exact pins (ranges only
+# matter through the lock file, so widening a tested range does not rebuild), and the patches section (not the
+# progress code).
+KEY_SRC="$(cat "$LOCK_FILE" "$TESTS_REQ"; echo "$STACK $TORCH_VER $TV_VER $MMCV_DIST $MMCV_VER $PY_TAG"
+           names "${LIBS[@]}"; printf '%s\n' "${LIBS[@]}" | grep '==' | sort
            sed -n '/^# --- patches ---$/,$p' "$0")"
 KEY="$(printf '%s' "$KEY_SRC" | sha1sum | cut -c1-12)"
 case "$STACK" in
@@ -108,9 +113,6 @@ progress_line() {
   size="$(du -sh "$VENV" 2>/dev/null | cut -f1 || true)"
   echo "${size:+[venv $size] }$action"
 }
-
-# "mmengine>=0.10.7,<0.11 mmcv-lite==2.2.0 ..." -> "mmengine, mmcv-lite, ..." (for step titles)
-names() { printf '%s\n' "$@" | sed -E 's/[<>=!~;].*//' | awk '!seen[$0]++' | paste -sd, - | sed 's/,/, /g'; }
 
 ensure_fashion_mnist() {
   # Real image data for the demos and tests: the Debian package, when missing (needs root; nothing else downloads).
