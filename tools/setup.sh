@@ -116,20 +116,23 @@ progress_line() {
 
 ensure_fashion_mnist() {
   # Real image data for the demos and tests: the Debian package, when missing (needs root; nothing else downloads).
-  local d=/usr/share/datasets/fashion-mnist f
+  # Tried once per cache: a failed apt-get (no network) is reported, not retried at every call.
+  local d=/usr/share/datasets/fashion-mnist f tried="$CACHE/.fashion-mnist-apt-tried" t
   for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
     [[ -f "$d/$f" ]] && continue
-    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1 || [[ -f "$tried" ]]; then
       log "note: Fashion-MNIST is not under $d; install it with: sudo apt-get install dataset-fashion-mnist"
       return 0
     fi
-    log "installing the Debian package dataset-fashion-mnist (Fashion-MNIST under $d): apt-get update, then install"
-    local t=$(date +%s)
+    mkdir -p "$CACHE" && touch "$tried"
+    log "installing the Debian package dataset-fashion-mnist (Fashion-MNIST, under $d): apt-get update + install ..."
+    t=$(date +%s)
     if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; then
       log "dataset-fashion-mnist installed in $(elapsed "$t")"
     else
-      log "warning: could not install dataset-fashion-mnist (apt-get failed); the Fashion-MNIST demos need it"
+      log "warning: could not install dataset-fashion-mnist (apt-get failed after $(elapsed "$t")); the Fashion-MNIST" \
+          "demos and tests need it: sudo apt-get install dataset-fashion-mnist"
     fi
     return 0
   done
