@@ -32,24 +32,20 @@ SPLITS = ('train', 'val', 'test')
 FEATURE_FILE_VERSION = 1
 DEFAULT_SHOT_THRESHOLDS = (100, 20)  # many > 100, few < 20 training images (the papers' split)
 
-# default_scope -> (import name, distribution name); the pinned versions come from requirements/lock.txt
+# default_scope -> (import name, distribution name); the pinned versions come from ltplug/version.py
 SCOPES = {
     'mmpretrain': ('mmpretrain', 'mmpretrain'),
     'mmseg': ('mmseg', 'mmsegmentation'),
     'mmdet': ('mmdet', 'mmdet'),
     'mmengine': ('mmengine', 'mmengine'),
 }
-LOCK_FILE = osp.join(REPO, 'requirements', 'lock.txt')
 
 
 def pinned(distribution: str) -> str:
-    """``name==version`` of a distribution as pinned in requirements/lock.txt (the file tools/setup.sh installs)."""
-    if osp.isfile(LOCK_FILE):
-        with open(LOCK_FILE) as f:
-            for line in f:
-                if line.split('==')[0].strip().lower() == distribution.lower():
-                    return line.split('#')[0].strip()
-    return distribution
+    """``name==version`` of a distribution as pinned in ``ltplug/version.py`` (the one place the stack's versions live)."""
+    from ltplug.version import PINS
+
+    return f'{distribution}=={PINS[distribution]}' if distribution in PINS else distribution
 
 
 class ToolError(SystemExit):
