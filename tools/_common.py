@@ -42,7 +42,7 @@ SCOPES = {
 
 
 def pinned(distribution: str) -> str:
-    """``name==version`` of a distribution as pinned in ``ltplug/version.py`` (the one place the stack's versions live)."""
+    """``name==version`` of a distribution as pinned in ``ltplug/version.py`` (where the stack's versions live)."""
     from ltplug.version import PINS
 
     return f'{distribution}=={PINS[distribution]}' if distribution in PINS else distribution
