@@ -190,3 +190,19 @@ def test_dist_train_outside_the_environment_prints_usage_and_the_way_in(tmp_path
                              text=True)
     assert outside.returncode == 2 and 'cannot import torch' in outside.stderr, outside.stderr[-500:]
     assert 'tools/with_env.sh bash tools/dist_train.sh' in outside.stderr
+
+
+def test_testing_a_checkpoint_against_other_training_counts_is_refused(tmp_path):
+    """A vMF checkpoint stores its training counts: tools/test.py with another imbalance of the train set (so another
+    many / medium / few grouping) stops with both count vectors instead of reporting a wrongly grouped result."""
+    vmf_dir = str(tmp_path / 'vmf')
+    train(VMF, vmf_dir, epochs=1)
+    ckpt = osp.join(vmf_dir, 'epoch_1.pth')
+    same = run_tool('tools/test.py', VMF, ckpt, '--work-dir', str(tmp_path / 't1'), '--cfg-options',
+                    'model.backbone.depth=8')
+    assert 'accuracy/top1' in same.stdout + same.stderr
+    other = run_tool('tools/test.py', VMF, ckpt, '--work-dir', str(tmp_path / 't2'), '--cfg-options',
+                     'model.backbone.depth=8', 'train_dataloader.dataset.imb_factor=10', check=False)
+    text = other.stdout + other.stderr
+    assert other.returncode != 0
+    assert 'trained on other per-class counts' in text and 'imb_factor' in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
@@ -92,6 +93,25 @@ class ClassCountsHook(Hook):
                                                          where=f'class counts for {type(consumer).__name__}'))
         runner.logger.info(f'{type(self).__name__}: {counts.size} classes, {int(counts.sum())} training samples, '
                            f'max {int(counts.max())}, min {int(counts.min())}')
+
+    def before_test(self, runner) -> None:
+        """After the checkpoint is loaded: a model that stores the counts it was trained with (a ``class_counts``
+        buffer, e.g. the vMF prior) must have been trained on this config's training set, or the many / medium / few
+        grouping of the metrics would silently describe another data set."""
+        if self.counts is None:
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        for name, module in model.named_modules():
+            stored = getattr(module, 'class_counts', None)
+            if not isinstance(stored, torch.Tensor) or stored.numel() != self.counts.size or int(stored.sum()) == 0:
+                continue  # no counts stored (or another label space, e.g. auxiliary classes)
+            stored = stored.detach().cpu().numpy().astype(np.int64)
+            if not np.array_equal(stored, self.counts):
+                raise ClassCountsError(
+                    f'the checkpoint was trained on other per-class counts than this config\'s training set: '
+                    f'{name}.class_counts = {stored.tolist()}, the config gives {self.counts.tolist()}. Test with the '
+                    'data options the checkpoint was trained with (e.g. the same train_dataloader.dataset imb_factor '
+                    'and seeds)')
 
     def before_train(self, runner) -> None:
         """A head with fewer classes than the training data fails here with the config key to fix (any Runner; the
