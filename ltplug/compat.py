@@ -93,3 +93,51 @@ def use_importlib_for_package_lookups() -> None:
 
 allow_openmmlab_checkpoint_globals()
 use_importlib_for_package_lookups()
+
+
+def _keep_allow_list_after(load):
+    """Wrap a loader that removes the allow-list on exit so that ltplug's allow-list is registered again afterwards."""
+    import functools
+
+    @functools.wraps(load)
+    def wrapper(*args, **kwargs):
+        try:
+            return load(*args, **kwargs)
+        finally:
+            allow_openmmlab_checkpoint_globals()
+
+    wrapper._ltplug_keeps_allow_list = True
+    return wrapper
+
+
+def _guard_onedl_safe_load() -> None:
+    """onedl-mmengine loads through ``torch.serialization.safe_globals(...)``, whose exit removes those globals from the
+    process-wide allow-list, ours included: every later ``torch.load(weights_only=True)`` of a checkpoint then fails."""
+    from mmengine.runner import checkpoint
+
+    load = getattr(checkpoint, '_safe_torch_load', None)
+    if load is not None and not getattr(load, '_ltplug_keeps_allow_list', False):
+        checkpoint._safe_torch_load = _keep_allow_list_after(load)
+
+
+_guard_onedl_safe_load()
+
+
+def _resolve_forked_config_packages() -> None:
+    """`mmseg::` base configs: mmengine looks up the distribution `mmsegmentation`; the OneDL fork's distribution has
+    another name, so point mmengine at the import name, which it also accepts."""
+    import importlib.metadata
+    import importlib.util
+
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    for module, dist in list(MODULE2PACKAGE.items()):
+        if module == dist or importlib.util.find_spec(module) is None:
+            continue
+        try:
+            importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            MODULE2PACKAGE[module] = module
+
+
+_resolve_forked_config_packages()
