@@ -7,29 +7,13 @@ stage); beta -> 1 tends to inverse class frequency. Pure torch / numpy.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 
+from .counts import positive_counts
+
 __all__ = ['positive_counts', 'effective_number', 'class_balanced_weights', 'inverse_power_weights',
            'per_sample_weights']
-
-
-def positive_counts(class_counts: Sequence[int] | np.ndarray | torch.Tensor, where: str) -> np.ndarray:
-    """The counts as float64 (C,), with a ``ValueError`` naming ``where`` for a bad shape, negative or zero counts."""
-    if isinstance(class_counts, torch.Tensor):
-        class_counts = class_counts.detach().cpu().numpy()
-    counts = np.asarray(class_counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f'{where}: class counts must be a non-empty 1-D list, got shape {counts.shape}')
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError(f'{where}: class counts must be finite and >= 0')
-    if np.any(counts == 0):
-        empty = np.flatnonzero(counts == 0)
-        raise ValueError(f'{where}: {empty.size} class(es) have no training sample (first: {empty[:10].tolist()}); '
-                         'their effective number is 0 and their weight infinite')
-    return counts
 
 
 def _check_beta(beta: float, where: str) -> float:
@@ -42,7 +26,7 @@ def _check_beta(beta: float, where: str) -> float:
 def effective_number(class_counts, beta: float, where: str = 'effective number') -> np.ndarray:
     """E_n = (1 - beta^n) / (1 - beta) per class (float64); E_n = 1 for beta = 0."""
     beta = _check_beta(beta, where)
-    counts = positive_counts(class_counts, where)
+    counts = positive_counts(class_counts, where, 'their effective number is 0 and their weight infinite')
     return -np.expm1(counts * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(counts)
 
 
@@ -74,6 +58,6 @@ def inverse_power_weights(class_counts, power: float = 1.0, where: str = 'invers
     power = float(power)
     if not (np.isfinite(power) and power >= 0):
         raise ValueError(f'{where}: power must be a finite number >= 0, got {power}')
-    counts = positive_counts(class_counts, where)
+    counts = positive_counts(class_counts, where, 'their effective number is 0 and their weight infinite')
     weights = (counts / counts.max()) ** -power  # relative to the largest count: no overflow for pixel counts
     return weights / weights.sum() * weights.size

@@ -91,3 +91,21 @@ def dataset_labels(dataset) -> np.ndarray:
                           dtype=np.int64)
     raise ClassCountsError(f'{type(dataset).__name__} exposes neither get_class_counts(), get_gt_labels() '
                            'nor get_cat_ids(); cannot derive per-class counts')
+
+
+def positive_counts(class_counts, where: str, zero_means: str = 'their weight is infinite') -> np.ndarray:
+    """The counts as float64 (C,), with a ``ValueError`` naming ``where`` for a bad shape, negative or zero counts
+    (``zero_means`` says why a zero count cannot be used: a log prior of -inf, an infinite class weight, ...)."""
+    if hasattr(class_counts, 'detach'):  # a torch tensor (this module needs no torch import)
+        class_counts = class_counts.detach().cpu().double().numpy()
+    counts = np.asarray(class_counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f'{where}: class counts must be a non-empty 1-D list (one count per class), got shape '
+                         f'{counts.shape}')
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError(f'{where}: class counts must be finite and >= 0')
+    if np.any(counts == 0):
+        empty = np.flatnonzero(counts == 0)
+        raise ValueError(f'{where}: {empty.size} class(es) have no training sample (first: {empty[:10].tolist()}); '
+                         f'{zero_means}')
+    return counts

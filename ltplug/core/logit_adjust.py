@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .counts import positive_counts
+
 __all__ = ['log_class_prior', 'adjust_logits', 'logit_adjusted_cross_entropy']
 
 
@@ -20,19 +22,8 @@ def log_class_prior(class_counts: Sequence[int] | np.ndarray | torch.Tensor | No
     if class_counts is None:
         raise ValueError(f'{where}: per-class training counts are missing; logit adjustment needs the class prior '
                          'n_c / N (give class_counts= or add ClassCountsHook to custom_hooks)')
-    if isinstance(class_counts, torch.Tensor):
-        counts = class_counts.detach().cpu().to(torch.float64).numpy()
-    else:
-        counts = np.asarray(class_counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f'{where}: class counts must be a non-empty 1-D list (one count per class), got shape '
-                         f'{counts.shape}')
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError(f'{where}: class counts must be finite and >= 0')
-    if np.any(counts == 0):
-        empty = np.flatnonzero(counts == 0)
-        raise ValueError(f'{where}: {empty.size} class(es) have no training sample (first: {empty[:10].tolist()}); '
-                         'their log prior is -inf. Remove those classes or fix num_classes / the counts.')
+    counts = positive_counts(class_counts, where, 'their log prior is -inf. Remove those classes or fix '
+                             'num_classes / the counts.')
     return torch.from_numpy(np.log(counts / counts.sum())).float()
 
 
