@@ -179,6 +179,12 @@ def standin(ds: dict, standins, num_aux: int | None = None) -> dict:
     t = ds.get('type')
     if t in ('DigitsLT', 'DigitsAux'):
         return ds
+    if t == 'FashionMNISTGz':  # the real files of the Debian package, which tools/setup.sh installs
+        from ltplug.cls.datasets.fashion_mnist import FILES
+        root = ds.get('data_root')
+        missing = [n for pair in FILES.values() for n in pair if not osp.isfile(osp.join(root, n))]
+        assert not missing, f'{missing} not under {root}: apt-get install dataset-fashion-mnist (tools/setup.sh does)'
+        return ds
     if 'dataset' in ds:  # mmengine / mmdet wrappers (ClassBalancedDataset, RepeatDataset)
         ds['dataset'] = standin(ds['dataset'], standins, num_aux)
         return ds
