@@ -1,4 +1,4 @@
-# LDAM-DRW (Cao et al., NeurIPS 2019) on the bundled long-tailed digits: CifarResNet-8 + cosine classifier
+# LDAM-DRW (Cao et al., NeurIPS 2019) on the bundled long-tailed digits: CifarResNet-20 + cosine classifier
 # (NormedLinear init), LDAM loss (max_m=0.5, s=30, the official values) and deferred re-weighting with
 # effective-number weights (beta=0.9999) from epoch index 24 of 30 (the official 160 of 200 is 0.8 of the schedule;
 # the schedule itself is the joint digits baseline's, so the rows of the results table compare like with like).
