@@ -1,5 +1,5 @@
 # vMF classifier + ICD for ADE20K semantic segmentation: DeepLabV3+ R50-D8, 160k iterations, 4 GPUs x 4 images, 512x512.
-# Everything but the decode head's classifier, the class-count hook, the calibration hook and the evaluator is mmseg's own
+# Everything but the decode head's classifier, the class-count hook and the evaluator is mmseg's own
 # stock config (inherited from the installed package). See configs/vmf_ade20k/README.md for the design choices.
 _base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['ltplug'], allow_failed_imports=False)

@@ -1,5 +1,5 @@
 # vMF classifier + ICD for ADE20K semantic segmentation: UPerNet R50, 160k iterations, 4 GPUs x 4 images, 512x512 crops.
-# Everything but the decode head's classifier, the class-count hook, the calibration hook and the evaluator is mmseg's own
+# Everything but the decode head's classifier, the class-count hook and the evaluator is mmseg's own
 # stock config (inherited from the installed package). See configs/vmf_ade20k/README.md for the design choices.
 _base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['ltplug'], allow_failed_imports=False)
@@ -21,8 +21,8 @@ model = dict(
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'kappa': dict(decay_mult=0.0)}))
 
 # per-class training pixel counts -> the log prior of the head and the head/body/tail split of the metric. Calibrated
-# evaluation: add dict(type='VMFCalibrationHook', alpha=0.5) (the official run_test.sh value), or bake an alpha into a
-# checkpoint with tools/vmf/calibrate.py.
+# evaluation: add dict(type='VMFCalibrationHook', alpha=0.5) (the official run_test.sh value) to custom_hooks;
+# tools/vmf/calibrate.py (which bakes alpha into a checkpoint) serves classification configs only.
 custom_hooks = [dict(type='SegPixelCountsHook')]
 
 val_evaluator = dict(type='LongTailIoUMetric', iou_metrics=['mIoU'], split='rank', ratios=(1, 1, 1))

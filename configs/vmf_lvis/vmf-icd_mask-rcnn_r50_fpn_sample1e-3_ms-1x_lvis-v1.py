@@ -27,6 +27,6 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'kappa': dict(decay_mult=0.0)}))
 
 # per-class training instance counts (after mmdet's filtering, repeat factors not folded in) -> log prior. Calibrated
-# evaluation: add dict(type='VMFCalibrationHook', alpha=0.5) (the official run_test.sh value), or bake an alpha into a
-# checkpoint with tools/vmf/calibrate.py.
+# evaluation: add dict(type='VMFCalibrationHook', alpha=0.5) (the official run_test.sh value) to custom_hooks;
+# tools/vmf/calibrate.py (which bakes alpha into a checkpoint) serves classification configs only.
 custom_hooks = [dict(type='DetClassCountsHook', source='annotations')]
