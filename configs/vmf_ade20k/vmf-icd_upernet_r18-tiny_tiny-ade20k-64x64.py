@@ -49,3 +49,6 @@ default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False)
+
+# a fixed seed: the CPU demo / test runs are reproducible (mmengine picks a random one otherwise)
+randomness = dict(seed=0)

@@ -65,3 +65,6 @@ param_scheduler = [
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+
+# a fixed seed: the CPU demo / test runs are reproducible (mmengine picks a random one otherwise)
+randomness = dict(seed=0)
