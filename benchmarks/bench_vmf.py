@@ -68,11 +68,12 @@ def inputs(c: int, d: int, seed: int = 0):
     return w, k
 
 
-def icd_tasks(c: int, d: int, dense: bool) -> dict[str, Task]:
+def icd_tasks(c: int, d: int, dense: bool, tiles: tuple[int, ...] = ()) -> dict[str, Task]:
     import torch
     import torch.nn.functional as F
 
-    from ltplug.core.overlap_fast import sampled_icd_loss_and_op
+    from ltplug.core.bessel import vmf_log_norm, vmf_mean_resultant
+    from ltplug.core.overlap_fast import DEFAULT_BLOCK, IcdFunction, sampled_icd_loss_and_op
     from ltplug.core.vmf import icd_loss, icd_loss_and_op, overlap_matrix
 
     w, k = inputs(c, d)
@@ -103,9 +104,18 @@ def icd_tasks(c: int, d: int, dense: bool) -> dict[str, Task]:
         wp.grad = kp.grad = None
         sampled_icd_loss_and_op(wp, kp, sampled_rows(c), generator=g)[0].backward()
 
+    def tiled_fwd_bwd(tile: int):
+        def fn() -> None:  # icd_loss_and_op's training path with another tile size
+            wp.grad = kp.grad = None
+            a, b = vmf_mean_resultant(kp, d).float(), vmf_log_norm(kp, d).float()
+            IcdFunction.apply(wp, a, kp, b, DEFAULT_BLOCK, tile)[0].backward()
+        return fn
+
     fns = {'product': product, 'fwd': fwd, 'fwd_bwd': fwd_bwd, 'sampled': sampled_fwd_bwd}
     if dense:
         fns['dense'] = dense_fwd_bwd
+    for tile in tiles:
+        fns[f'tile{tile}'] = tiled_fwd_bwd(tile)
     return {key: Task(CpuTimed(fn)) for key, fn in fns.items()}
 
 
@@ -115,6 +125,8 @@ def sampled_rows(c: int) -> int:
 
 
 def icd_label(key: str, c: int) -> str:
+    if key.startswith('tile'):
+        return f'ICD loss + op, forward + backward, {key[4:]} x {key[4:]} tiles (`--tiles`)'
     return {'product': 'floor: one C x C x d product `mu @ mu.T`',
             'fwd': 'ICD loss + op, forward (`no_grad`)',
             'fwd_bwd': 'ICD loss + op, forward + backward',
@@ -143,7 +155,8 @@ def memory_probe(c: int, d: int, what: str, threads: int) -> float | None:
         return None
 
 
-def bench_icd(classes: list[int], d: int, repeats: int, dense_max: int, memory: bool, quick: bool = False) -> None:
+def bench_icd(classes: list[int], d: int, repeats: int, dense_max: int, memory: bool, quick: bool = False,
+              tiles: tuple[int, ...] = ()) -> None:
     import torch
 
     threads = torch.get_num_threads()
@@ -155,20 +168,22 @@ def bench_icd(classes: list[int], d: int, repeats: int, dense_max: int, memory: 
     print('|---:|---|---:|---:|---:|---:|')
     for c in classes:
         meter = OtherJobsMeter()
-        tasks = icd_tasks(c, d, dense=c <= dense_max)
+        tasks = icd_tasks(c, d, dense=c <= dense_max, tiles=tiles)
         reps = repeats if c > 2000 else max(repeats, 7)
         times = measure(tasks, warmup=1, repeats=reps)
+        note = meter.note()  # before the memory probes: their fresh processes would count as other jobs
         floor = stats_ms(times['product'])[0]
         cpu = {key: stats_ms(task.run.cpu[1:])[0] for key, task in tasks.items()}  # [1:]: not the warm-up call
         for key, values in times.items():
             med, low = stats_ms(values)
-            probe = memory and (not quick or (c == classes[-1] and key == 'fwd_bwd'))  # quick: one probe
+            probe = (memory and not key.startswith('tile')
+                     and (not quick or (c == classes[-1] and key == 'fwd_bwd')))  # quick: one probe
             mem = memory_probe(c, d, key, threads) if probe else None
             mem_cell = '-' if mem is None else f'{mem:.0f}'
             print(f'| {c} | {icd_label(key, c)} | {fmt_ms(med)} ({fmt_ms(low)}) | {med / floor:.2f}x | '
                   f'{cpu[key] / cpu["product"]:.2f}x | {mem_cell} |', flush=True)
-        print(f'\n({reps} rounds at C = {c}; {meter.note()})\n' if c != classes[-1] else
-              f'\n({reps} rounds at C = {c}; {meter.note()})')
+        print(f'\n({reps} rounds at C = {c}; {note})\n' if c != classes[-1] else
+              f'\n({reps} rounds at C = {c}; {note})')
 
 
 # ------------------------------------------------------------------------------------------------ b(kappa), A_d(kappa)
@@ -291,6 +306,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument('--skip-memory', action='store_true', help='no peak-memory probes (each is a fresh process)')
     p.add_argument('--skip-bessel', action='store_true')
     p.add_argument('--skip-step', action='store_true', help='only the ICD / Bessel sections')
+    p.add_argument('--tiles', type=int, nargs='*', default=[],
+                   help='extra forward + backward rows with these elementwise tile sizes (the default is 512)')
     p.add_argument('--quick', action='store_true', help='tiny sizes, 1 round (smoke test; figures meaningless)')
     args = p.parse_args(argv)
     import torch
@@ -301,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
         args.classes, args.dim, args.repeats, args.dense_max, bessel_c = [8, 16], 32, 1, 16, 8
     print_header('bench_vmf.py: vMF-OP pieces vs their floor' + (' [quick: figures meaningless]' if args.quick else ''))
     t0 = time.perf_counter()
-    bench_icd(args.classes, args.dim, args.repeats, args.dense_max, not args.skip_memory, args.quick)
+    bench_icd(args.classes, args.dim, args.repeats, args.dense_max, not args.skip_memory, args.quick, tuple(args.tiles))
     if not args.skip_bessel:
         bench_bessel(bessel_c, 2048 if not args.quick else 64, args.repeats)
     if not args.skip_step:

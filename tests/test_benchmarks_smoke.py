@@ -14,6 +14,7 @@ import pytest
 from conftest import run_tool
 
 MARKDOWN_FLAG = {s: f'{s} --markdown' for s in ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py')}
+MARKDOWN_FLAG['benchmarks/bench_vmf.py'] = 'benchmarks/bench_vmf.py --tiles 4'
 NUMBER = re.compile(r'^\d+(\.\d+)?$')
 SCRIPTS = ('benchmarks/bench_heads.py', 'benchmarks/bench_calibration.py', 'benchmarks/bench_vmf.py',
            'benchmarks/bench_sampler_plan.py', 'benchmarks/bench_icd_sampled.py')
@@ -125,7 +126,8 @@ def test_bench_vmf_quick_prints_ratio_tables(outputs):
     assert '== ICD loss + op vs one C x C x d product, d = 32' in out
     assert out.count('other jobs kept') == 5  # 2 ICD sizes, Bessel, 2 step settings
     icd = [r for r in md_rows(out) if r[0] in ('8', '16')]
-    assert len(icd) == 10, out  # product, fwd, fwd + bwd, sampled, dense at both sizes
+    assert len(icd) == 12, out  # product, fwd, fwd + bwd, sampled, dense, fwd + bwd with 4-tiles at both sizes
+    assert sum('4 x 4 tiles' in r[1] for r in icd) == 2
     for c, label, time_cell, ratio, cpu_ratio, _ in icd:
         assert MS.match(time_cell) and RATIO.match(ratio) and RATIO.match(cpu_ratio), (c, label, time_cell, ratio)
         if label.startswith('floor'):
