@@ -144,12 +144,16 @@ def icd_blocks(mu: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tens
     acc = {key: mu.new_zeros(c) for key in 'rqts'} if want else {}
     g_mu = torch.empty_like(mu) if grad_mu else None  # the first panel writes every row (no zero fill)
     tiles = _Tiles(mu, tile, ('o', 'ak', 'wc', 'h') if want else ('o', 'ak'))
+    # one buffer for every panel (and one for S): a fresh block x C tensor per panel costs page faults, not only time
+    panel_buf = mu.new_empty(block * c)
+    s_buf = mu.new_empty(block * c) if grad_mu else None
     for si in range(0, c, block):
         ei = min(c, si + block)
         sl_i = slice(si, ei)
         mu_i = mu[sl_i]
-        panel = mu_i @ mu[si:].t()  # c[I, I:]
-        s_panel = torch.empty_like(panel) if grad_mu else None
+        n_el = (ei - si) * (c - si)
+        panel = torch.mm(mu_i, mu[si:].t(), out=panel_buf[:n_el].view(ei - si, c - si))  # c[I, I:]
+        s_panel = s_buf[:n_el].view(ei - si, c - si) if grad_mu else None
         for ri in range(si, ei, tile):  # tile rows [ri, ri + tile) of the panel, tiles from their diagonal on
             sl_r = slice(ri, min(ei, ri + tile))
             e_r, a_r, k_r, b_r = e[sl_r, None], a[sl_r, None], k[sl_r, None], b[sl_r, None]
@@ -204,29 +208,41 @@ class IcdFunction(torch.autograd.Function):
     """(loss, op) = ICD of (weight, a, k, b), mu = F.normalize(weight) inside, with every gradient computed in the
     forward pass (see the module docstring). ``op`` is not differentiable.
 
-    First-order only (``once_differentiable``); the backward only scales the stored gradients.
+    First-order only (``once_differentiable``). The first backward scales the stored gradients in place and hands them
+    over (no C x d copy: a fresh C x d tensor costs page faults on every step); a later backward of the same graph
+    (``retain_graph=True``, gradcheck) recomputes them from the saved inputs.
     """
 
     @staticmethod
     def forward(ctx, weight: torch.Tensor, a: torch.Tensor, k: torch.Tensor, b: torch.Tensor, block: int, tile: int):
-        need = ctx.needs_input_grad
-        norm = weight.norm(dim=1, keepdim=True)
-        mu = weight / norm.clamp_min(_EPS)
-        loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]),
-                                     scale_grad_mu=False, tile=tile)
+        loss, op, grads = IcdFunction._run(weight, a, k, b, block, tile, ctx.needs_input_grad)
         ctx.mark_non_differentiable(op)
-        if grads is not None and grads[0] is not None:
-            grads = (_normalize_backward(grads[0], mu, norm, 1.0 / float(weight.shape[0]) ** 2),) + grads[1:]
+        ctx.save_for_backward(weight, a, k, b)
+        ctx.block, ctx.tile = block, tile
         ctx.grads = grads  # plain attribute: intermediate results, not inputs / outputs (nothing to version-check)
         return loss, op
 
     @staticmethod
+    def _run(weight, a, k, b, block: int, tile: int, need):
+        norm = weight.norm(dim=1, keepdim=True)
+        mu = weight / norm.clamp_min(_EPS)
+        loss, op, grads = icd_blocks(mu, a, k, b, block, grad_mu=need[0], grad_vec=any(need[1:4]),
+                                     scale_grad_mu=False, tile=tile)
+        if grads is not None and grads[0] is not None:
+            grads = (_normalize_backward(grads[0], mu, norm, 1.0 / float(weight.shape[0]) ** 2),) + grads[1:]
+        return loss, op, grads
+
+    @staticmethod
     @once_differentiable
     def backward(ctx, grad_loss: torch.Tensor, grad_op: torch.Tensor | None):
-        if ctx.grads is None:
-            return None, None, None, None, None, None
         need = ctx.needs_input_grad
-        out = [g * grad_loss if g is not None and want else None for g, want in zip(ctx.grads, need[:4])]
+        grads = ctx.grads
+        if grads is None and any(need[:4]):  # a second backward of the same graph: recompute (saved inputs)
+            grads = IcdFunction._run(*ctx.saved_tensors, ctx.block, ctx.tile, need)[2]
+        ctx.grads = None  # handed over below: never scaled twice, never aliased with a caller's .grad
+        if grads is None:
+            return None, None, None, None, None, None
+        out = [g.mul_(grad_loss) if g is not None and want else None for g, want in zip(grads, need[:4])]
         return (*out, None, None)
 
 

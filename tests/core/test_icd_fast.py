@@ -76,6 +76,22 @@ def test_partial_requires_grad_and_upstream_scale():
     assert_close(gk, 2 * loss.detach() * gk_ref, 1e-10)
 
 
+def test_second_backward_of_the_same_graph_recomputes():
+    """The first backward hands the stored gradients over (scaled in place); a second backward of the same graph
+    (retain_graph) recomputes them, so it neither sees a caller's in-place change of .grad nor scales twice."""
+    w, k = classes(9, 6, seed=5)
+    _, _, gw_ref, gk_ref = reference(w, k)
+    w1, k1 = w.clone().requires_grad_(), k.clone().requires_grad_()
+    loss, _ = icd_loss_and_op(w1, k1, chunk_rows=4)
+    (3.0 * loss).backward(retain_graph=True)
+    assert_close(w1.grad, 3.0 * gw_ref, 1e-10)
+    w1.grad.mul_(100.0)  # a caller's in-place change (e.g. gradient clipping) must not leak into the graph
+    w1.grad, k1.grad = None, None
+    (0.5 * loss).backward()
+    assert_close(w1.grad, 0.5 * gw_ref, 1e-10)
+    assert_close(k1.grad, 0.5 * gk_ref, 1e-10)
+
+
 @pytest.mark.parametrize('block, tile', [(3, 3), (8, 2), (7, 3), (5, 4), (11, 11), (6, 256)])
 def test_no_grad_path_and_kernel_grads_match_formula(block, tile):
     """Under no_grad the kernel returns no gradients; icd_blocks' own gradients are those of autograd w.r.t. mu, for

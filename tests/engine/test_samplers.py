@@ -49,12 +49,11 @@ def test_registered_in_root_registry_and_epoch_length(cfg):
     assert len(loader) == len(ds) // 32
 
 
-def test_visible_from_every_scope():
-    from mmdet.registry import DATA_SAMPLERS as DET_SAMPLERS
-    from mmpretrain.registry import DATA_SAMPLERS as CLS_SAMPLERS
-    from mmseg.registry import DATA_SAMPLERS as SEG_SAMPLERS
-    for registry in (CLS_SAMPLERS, SEG_SAMPLERS, DET_SAMPLERS):
-        assert registry.get('ClassBalancedSampler') is not None
+@pytest.mark.parametrize('package', ['mmpretrain', 'mmseg', 'mmdet'])
+def test_visible_from_every_scope(package):
+    """Each installed task library sees the samplers (the cls-only environment has no mmseg / mmdet to check)."""
+    registry = pytest.importorskip(f'{package}.registry', reason=f'{package} is not installed in this environment')
+    assert registry.DATA_SAMPLERS.get('ClassBalancedSampler') is not None
 
 
 def test_class_balanced_sampler_batches_hold_groups_of_four():
