@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.utils import digit_version
 from mmengine.runner import Runner
+from mmengine.utils import digit_version
 from mmseg.registry import MODELS
 
 import ltplug  # noqa: F401

@@ -168,9 +168,15 @@ class BCLClassifier(ImageClassifier):
         """L2-normalised class prototypes (C, feat_dim) = normalise(proto_head(w_c)); differentiable."""
         return F.normalize(_loss_precision(self.proto_head(self._class_vectors())), dim=1)
 
-    def project(self, pooled: torch.Tensor) -> torch.Tensor:
-        """L2-normalised contrastive embeddings (N, feat_dim) of pooled features."""
-        return F.normalize(_loss_precision(self.contrast_head(pooled)), dim=1)
+    def project(self, pooled: torch.Tensor, skip_rows: int = 0) -> torch.Tensor:
+        """L2-normalised contrastive embeddings (N - skip_rows, feat_dim) of pooled features.
+
+        All N rows go through the first layer and its BN (their batch statistics, as officially); the first
+        ``skip_rows`` rows stop there, since their embeddings would be discarded (the classifier's view 1): the same
+        values and gradients as projecting every row and slicing, without a third of the last layer's products.
+        """
+        hidden = self.contrast_head[:-1](pooled)[skip_rows:]
+        return F.normalize(_loss_precision(self.contrast_head[-1](hidden)), dim=1)
 
     @staticmethod
     def _first_view(inputs):
@@ -205,7 +211,7 @@ class BCLClassifier(ImageClassifier):
             raise ValueError(f'BCLClassifier: the neck must pool to (N, C) features, got shape {tuple(pooled.shape)}; '
                              "add neck=dict(type='GlobalAveragePooling')")
         # BN of the projection MLP over all V * B rows, as officially; views 2.. are the anchors (view-major order)
-        views = self.project(pooled)[batch:]
+        views = self.project(pooled, skip_rows=batch)
         view_labels = labels.repeat(num_views - 1)
         anchor_index = None
         if self.gather_views:
