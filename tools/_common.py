@@ -503,9 +503,39 @@ def single_vmf_classifier(model, where: str):
 
 
 # ------------------------------------------------------------------------------------------------ data / features
-def _unwrap_dataset_cfg(ds: dict) -> dict:
-    while 'pipeline' not in ds and isinstance(ds.get('dataset'), dict):  # RepeatDataset & co
+# Wrappers that change how often images are drawn, not which images form the split: the tools look through them.
+# A wrapper that selects images (LongTailSubset, CategoryExtrapolationDataset's target, ...) IS the split.
+RESAMPLING_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
+
+
+def _type_name(ds: dict) -> str:
+    t = ds.get('type', '')
+    return (t if isinstance(t, str) else getattr(t, '__name__', str(t))).rsplit('.', 1)[-1]
+
+
+def split_dataset_cfg(ds: dict) -> dict:
+    """The config of the data set whose images form the split (through ``RESAMPLING_WRAPPERS`` only)."""
+    while _type_name(ds) in RESAMPLING_WRAPPERS and isinstance(ds.get('dataset'), dict):
         ds = ds['dataset']
+    return ds
+
+
+def _loading_dataset_cfg(ds: dict) -> dict:
+    """The innermost config with a pipeline: the data set that loads the images (inside any wrapper)."""
+    while 'pipeline' not in ds and isinstance(ds.get('dataset'), dict):
+        ds = ds['dataset']
+    return ds
+
+
+def dataset_pipeline(ds: dict) -> list:
+    """The pipeline a (possibly wrapped) data set config loads its images with."""
+    return copy.deepcopy(_loading_dataset_cfg(ds).get('pipeline', []))
+
+
+def with_pipeline(ds: dict, pipeline: list) -> dict:
+    """A copy of the split's config ``ds`` whose loading data set uses ``pipeline`` (the wrappers kept)."""
+    ds = copy.deepcopy(ds)
+    _loading_dataset_cfg(ds)['pipeline'] = copy.deepcopy(pipeline)
     return ds
 
 
@@ -521,9 +551,8 @@ def plain_split_loader(cfg, split: str, batch_size: int | None = None):
         test_loader = cfg.get('test_dataloader', None) or cfg.get('val_dataloader', None)
         if test_loader is None:
             raise ToolError('the config has neither test_dataloader nor val_dataloader to take the test pipeline from')
-        ds = copy.deepcopy(_unwrap_dataset_cfg(loader['dataset']))
-        ds['pipeline'] = copy.deepcopy(_unwrap_dataset_cfg(test_loader['dataset'])['pipeline'])
-        loader['dataset'] = ds
+        loader['dataset'] = with_pipeline(split_dataset_cfg(loader['dataset']),
+                                          dataset_pipeline(test_loader['dataset']))
         if batch_size is None:
             batch_size = test_loader.get('batch_size', loader.get('batch_size'))
     loader['sampler'] = dict(type='DefaultSampler', shuffle=False)
@@ -542,8 +571,7 @@ def train_class_counts(cfg, num_classes: int, allow_empty: bool = True) -> np.nd
 
     if cfg.get('train_dataloader', None) is None:
         raise ToolError('the config has no train_dataloader to count the training images per class from')
-    ds_cfg = copy.deepcopy(_unwrap_dataset_cfg(cfg.train_dataloader['dataset']))
-    ds_cfg['pipeline'] = []
+    ds_cfg = with_pipeline(split_dataset_cfg(cfg.train_dataloader['dataset']), [])
     counts = dataset_class_counts(DATASETS.build(ds_cfg), num_classes)
     return check_class_counts(counts, num_classes, where='training set of the config', allow_empty=allow_empty)
 

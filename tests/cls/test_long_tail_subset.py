@@ -200,3 +200,33 @@ def test_held_out_transformed_uses_only_unused_images(mnist_root):
         assert np.array_equal(info['img'], expected)
     with pytest.raises(ValueError, match='transforms must be distinct names'):
         DATASETS.build(dict(type='HeldOutTransformed', subset=subset, transforms=('spin',)))
+
+
+def test_tools_see_the_long_tailed_split_not_the_source(mnist_root):
+    """The post-training tools (tau-norm, NCM, post-hoc LA, calibration, neighbours) take the training counts and the
+    training images from the config: through resampling wrappers (RepeatDataset) but never through LongTailSubset,
+    whose images ARE the split (before the fix they read the balanced source: 120 per class, 1,200 images)."""
+    import os.path as osp
+    import sys
+
+    from mmengine.config import Config
+    from mmpretrain.datasets import MNIST  # noqa: F401  (registers the source type)
+    tools = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+    sys.path.insert(0, tools)
+    import _common as shared
+
+    root, _ = mnist_root
+    test_pipeline = [dict(type='PackInputs')]
+    lt_cfg = dict(type='LongTailSubset', imb_factor=10, n_max=100,
+                  dataset=dict(mnist(root), pipeline=[dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]))
+    cfg = Config(dict(
+        default_scope='mmpretrain',
+        train_dataloader=dict(batch_size=8, dataset=dict(type='RepeatDataset', times=3, dataset=lt_cfg),
+                              sampler=dict(type='DefaultSampler', shuffle=True)),
+        test_dataloader=dict(batch_size=8, dataset=dict(mnist(root), pipeline=test_pipeline),
+                             sampler=dict(type='DefaultSampler', shuffle=False))))
+    assert shared.train_class_counts(cfg, 10).tolist() == HAND_IF10
+    loader = shared.plain_split_loader(cfg, 'train')
+    assert len(loader.dataset) == sum(HAND_IF10)  # the long-tailed images once, not the repeats, not the source
+    assert type(loader.dataset).__name__ == 'LongTailSubset'
+    assert loader.dataset.dataset.pipeline.transforms[0].__class__.__name__ == 'PackInputs'  # the test pipeline

@@ -24,7 +24,16 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import ToolError, build_model, check_new_file, read_config, shot_thresholds  # noqa: E402
+from _common import (  # noqa: E402
+    ToolError,
+    build_model,
+    check_new_file,
+    dataset_pipeline,
+    read_config,
+    shot_thresholds,
+    split_dataset_cfg,
+    with_pipeline,
+)
 
 
 def fail(message: str) -> None:
@@ -51,15 +60,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _unwrap(ds_cfg: dict) -> dict:
-    """The target data set config inside wrappers (CategoryExtrapolationDataset, RepeatDataset, ...)."""
+    """The target data set config inside wrappers (CategoryExtrapolationDataset, RepeatDataset, ...); a wrapper that
+    selects images (LongTailSubset) is the target itself."""
     ds_cfg = copy.deepcopy(ds_cfg)
     for _ in range(8):
         if ds_cfg.get('type') == 'CategoryExtrapolationDataset':
             ds_cfg = copy.deepcopy(ds_cfg['target'])
-        elif 'pipeline' not in ds_cfg and isinstance(ds_cfg.get('dataset'), dict):
-            ds_cfg = copy.deepcopy(ds_cfg['dataset'])
         else:
-            break
+            inner = split_dataset_cfg(ds_cfg)
+            if inner is ds_cfg:
+                break
+            ds_cfg = copy.deepcopy(inner)
     return ds_cfg
 
 
@@ -114,10 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     test_loader = cfg.get('test_dataloader', None) or cfg.get('val_dataloader', None)
     if test_loader is None:
         fail(f'{args.config} has neither test_dataloader nor val_dataloader (their pipeline is used for extraction)')
-    test_pipeline = copy.deepcopy(_unwrap(test_loader['dataset']).get('pipeline', []))
+    test_pipeline = dataset_pipeline(test_loader['dataset'])
 
-    target_cfg = _unwrap(cfg.train_dataloader['dataset'])
-    target_cfg['pipeline'] = test_pipeline
+    target_cfg = with_pipeline(_unwrap(cfg.train_dataloader['dataset']), test_pipeline)
     pool_cfg = copy.deepcopy(dict(pool_cfg))
     pool_cfg.setdefault('pipeline', test_pipeline)
     target_set = DATASETS.build(target_cfg)
