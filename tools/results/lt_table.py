@@ -83,6 +83,14 @@ METHODS: dict[str, tuple[str, str, list[str]]] = {
     'CAM calibration': ('train', 'camc', []),
     'category extrapolation': ('train', 'lfn', []),
 }
+# Ablations that explain a row of the table: run only when named in --methods; once run, the table shows them after
+# the methods (same seeds, same paired differences to joint CE).
+ABLATIONS: dict[str, tuple[str, str, list[str]]] = {
+    # LWS with the frozen backbone's BatchNorm in eval mode (stage 2 otherwise re-estimates its statistics on
+    # class-balanced batches, as officially, and the scales of the fixed classifier cannot follow the changed features)
+    'LWS with BN frozen (ablation)': ('stage2', 'lws', ['custom_hooks.1.norm_eval=True']),
+}
+ALL_METHODS = {**METHODS, **ABLATIONS}
 _print_lock = threading.Lock()
 
 
@@ -115,7 +123,7 @@ def derived_config(src: str, out_dir: str, name: str, epochs: int | None, depth:
         return path
     cfg = Config.fromfile(osp.join(REPO, src))
     if options:
-        cfg.merge_from_dict(dict(opt.split('=', 1) for opt in options))
+        cfg.merge_from_dict({key: _literal(value) for key, value in (opt.split('=', 1) for opt in options)})
     if depth is not None:
         cfg.merge_from_dict({'model.backbone.depth': depth})
     if epochs is not None:
@@ -128,6 +136,15 @@ def derived_config(src: str, out_dir: str, name: str, epochs: int | None, depth:
     os.makedirs(out_dir, exist_ok=True)
     cfg.dump(path)
     return path
+
+
+def _literal(value: str):
+    """A --cfg-options value as mmengine reads it: a Python literal (True, 3, 0.5) or else the string."""
+    import ast
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
 
 
 def test_summary(config: str, ckpt: str, work: str, log: str) -> dict:
@@ -196,7 +213,7 @@ class SeedRunner:
             while osp.exists(f'{work}.incomplete-{n}'):
                 n += 1
             os.rename(work, f'{work}.incomplete-{n}')
-        kind, key, options = METHODS[name]
+        kind, key, options = ALL_METHODS[name]
         seed_opt = [f'randomness.seed={self.seed}']
         t0 = time.time()
         extra = {}
@@ -208,7 +225,7 @@ class SeedRunner:
             res = test_summary(cfg, train(cfg, osp.join(work, 'train'), self.log, seed_opt), osp.join(work, 'test'),
                                self.log)
         elif kind == 'stage2':
-            cfg = self.config(key)
+            cfg = self.config(key, tag_of(name) if options else '', options)
             res = test_summary(cfg, train(cfg, osp.join(work, 'train'), self.log, seed_opt + [f'load_from={ckpt}']),
                                osp.join(work, 'test'), self.log)
         elif kind in ('taunorm', 'ncm'):
@@ -283,7 +300,7 @@ def t_interval(d: np.ndarray) -> tuple[float, float, float] | None:
 def rows_by_method(runs: list[dict]) -> dict[str, dict[int, dict]]:
     """method row name -> seed -> shots; the calibrated vMF runs get their own rows."""
     out: dict[str, dict[int, dict]] = {}
-    order = list(METHODS)
+    order = list(ALL_METHODS)
     for r in sorted(runs, key=lambda r: (order.index(r['method']), r['seed'])):
         out.setdefault(r['method'], {})[r['seed']] = r
         if 'calibrated' in r:
@@ -427,8 +444,9 @@ def main() -> None:
     parser.add_argument('--dataset', required=True, choices=sorted(SUITES))
     parser.add_argument('--out', required=True, help='output folder (re-run the same command to resume)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS), metavar='METHOD',
-                        help=f'methods to run (default all): {", ".join(METHODS)}; {BASELINE!r} always runs')
+    parser.add_argument('--methods', nargs='+', choices=list(ALL_METHODS), metavar='METHOD',
+                        help=f'methods to run (default all): {", ".join(METHODS)}; ablations, run only when named: '
+                        f'{", ".join(ABLATIONS)}; {BASELINE!r} always runs')
     parser.add_argument('--epochs', type=int, help='override every training\'s epochs (quick checks)')
     parser.add_argument('--jobs', type=int, default=1, help='seeds run side by side, one thread each')
     parser.add_argument('--replot', action='store_true', help='only rebuild table and plots from finished runs')
@@ -468,7 +486,7 @@ def main() -> None:
         # the derived configs are written once, before the seeds run side by side
         first = SeedRunner(suite, args.seeds[0], args.out, args.epochs, counter, total)
         for name in names:
-            kind, key, options = METHODS[name]
+            kind, key, options = ALL_METHODS[name]
             first.config(key, tag_of(name) if options else '', options)
         threads = [threading.Thread(target=lambda ss=args.seeds[i::args.jobs]: [one_seed(s) for s in ss])
                    for i in range(max(1, args.jobs))]
