@@ -89,6 +89,8 @@ ABLATIONS: dict[str, tuple[str, str, list[str]]] = {
     # LWS with the frozen backbone's BatchNorm in eval mode (stage 2 otherwise re-estimates its statistics on
     # class-balanced batches, as officially, and the scales of the fixed classifier cannot follow the changed features)
     'LWS with BN frozen (ablation)': ('stage2', 'lws', ['custom_hooks.1.norm_eval=True']),
+    # the CAM head's normalised, scaled classifier trained without the CAM re-weighting: which part costs accuracy
+    'CAM head without CAM (ablation)': ('train', 'camc', ['model.head.use_cam=False']),
 }
 ALL_METHODS = {**METHODS, **ABLATIONS}
 _print_lock = threading.Lock()
