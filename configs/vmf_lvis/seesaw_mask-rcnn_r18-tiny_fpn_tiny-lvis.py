@@ -17,7 +17,7 @@ model = dict(
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0, 0.0, 0.0, 0.0],
                             target_stds=[0.1, 0.1, 0.2, 0.2]),
             reg_class_agnostic=False,
-            cls_predictor_cfg=dict(type='NormedLinear', tempearture=20),
+            cls_predictor_cfg=dict(type='NormedLinear'),  # temperature 20: the default in both spellings
             loss_cls=dict(type='SeesawLoss', p=0.8, q=2.0, num_classes=num_classes, loss_weight=1.0),
             loss_bbox=dict(type='L1Loss', loss_weight=1.0))))
 # no vMF classifier: no class-count or calibration hook; kappa's paramwise key matches nothing

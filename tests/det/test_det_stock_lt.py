@@ -67,9 +67,11 @@ def _ddp_stats(rank: int, world_size: int, steps: int):
 
 
 def test_eqlv2_is_in_mmdet_330():
+    """The stock baselines exist from mmdet 3.3.0 on (the pinned release; the fork's 3.5 keeps them)."""
     from mmdet.models.losses import EQLV2Loss, SeesawLoss  # noqa: F401
+    from mmengine.utils import digit_version
 
-    assert mmdet.__version__ == '3.3.0'
+    assert digit_version(mmdet.__version__) >= digit_version('3.3.0')
 
 
 def test_sync_eqlv2_sums_statistics_over_ranks():
@@ -134,7 +136,8 @@ def test_full_stock_configs_build(name, loss_type):
     head = MODELS.build(cfg.model).roi_head.bbox_head
     assert type(head.loss_cls).__name__ == loss_type and head.num_classes == 1203
     if name == 'seesaw':
-        assert type(head.fc_cls).__name__ == 'NormedLinear' and head.fc_cls.tempearture == 20
+        temperature = getattr(head.fc_cls, 'tempearture', getattr(head.fc_cls, 'temperature', None))  # 3.3 / fork
+        assert type(head.fc_cls).__name__ == 'NormedLinear' and temperature == 20
         assert head.fc_cls.out_features == 1203 + 2  # Seesaw's custom channels: C + objectness (2)
     else:
         assert head.fc_cls.out_features == 1203 + 1
