@@ -40,10 +40,19 @@ def status_block(stderr: str) -> dict[str, str]:
 def test_every_installed_adapter_is_active_with_the_installed_versions():
     import ltplug
     from ltplug.registration import status_lines
-    mmcv_version = importlib.metadata.version('mmcv')
-    expected = {'engine': f'active (mmengine {importlib.metadata.version("mmengine")})'}
-    for name, dist in (('cls', 'mmpretrain'), ('seg', 'mmsegmentation'), ('det', 'mmdet')):
-        expected[name] = f'active (mmcv {mmcv_version}, {dist} {importlib.metadata.version(dist)})'
+    from ltplug.version import DISTRIBUTIONS
+
+    def installed(library: str) -> str:  # 'mmcv 2.1.0', or the fork's distribution ('onedl-mmcv 2.3.6')
+        for dist in DISTRIBUTIONS[library]:
+            try:
+                return f'{dist} {importlib.metadata.version(dist)}'
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        raise AssertionError(f'no distribution of {library} installed')
+
+    expected = {'engine': f'active ({installed("mmengine")})'}
+    for name, library in (('cls', 'mmpretrain'), ('seg', 'mmseg'), ('det', 'mmdet')):
+        expected[name] = f'active ({installed("mmcv")}, {installed(library)})'
         assert ltplug.ADAPTER_STATUS[f'ltplug.{name}'] == expected[name]
     assert status_block('\n'.join(status_lines())) == expected
 
