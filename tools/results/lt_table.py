@@ -91,6 +91,8 @@ ABLATIONS: dict[str, tuple[str, str, list[str]]] = {
     'LWS with BN frozen (ablation)': ('stage2', 'lws', ['custom_hooks.1.norm_eval=True']),
     # the CAM head's normalised, scaled classifier trained without the CAM re-weighting: which part costs accuracy
     'CAM head without CAM (ablation)': ('train', 'camc', ['model.head.use_cam=False']),
+    # BCL without its contrastive loss (beta = 0): its cosine classifier with the logit-adjusted loss and its views
+    'BCL without contrastive loss (ablation)': ('train', 'bcl', ['model.contrast_loss.loss_weight=0.0']),
 }
 ALL_METHODS = {**METHODS, **ABLATIONS}
 _print_lock = threading.Lock()
