@@ -33,8 +33,8 @@ ONEDL_PINS: dict[str, str] = {
 }
 
 # Tested range of each library, by import name: from the official pin to the next minor release after the newest
-# version the task's tests passed on (the OneDL releases of ONEDL_PINS; see the README's "Tested stacks"). Outside it `import ltplug` leaves the adapter off and says why (ltplug.registration).
-# Widen a range only after the tests passed.
+# version the task's tests passed on (the OneDL releases of ONEDL_PINS; see the README's "Tested stacks"). Outside it
+# `import ltplug` leaves the adapter off and says why (ltplug.registration). Widen a range only after the tests passed.
 TESTED: dict[str, tuple[str, str]] = {
     'mmengine': ('0.10.7', '0.11'),
     'mmcv': ('2.1.0', '2.4'),
