@@ -30,6 +30,11 @@ class _SkippedBatches:
             return None
         return next(self.iterator)
 
+    def skip_iter(self, num_iters: int) -> None:
+        """onedl-mmengine's loop skips the trained batches with this one call instead of ``next`` calls: the hook has
+        drawn them already, so only the count goes down."""
+        self.count = max(0, self.count - int(num_iters))
+
 
 @HOOKS.register_module()
 class RunStateHook(Hook):
