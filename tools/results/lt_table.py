@@ -16,7 +16,7 @@ interrupted midway is set aside as ``<run>.incomplete-N`` and redone).
 
 Usage (inside the environment, one thread per run):
     python tools/results/lt_table.py --dataset fashion-mnist-lt --out work_dirs/results_fmnist --seeds 0 1 2 3 4 \
-        [--jobs 2] [--methods "joint (IB)" vMF ...] [--epochs E] [--replot]
+        [--jobs 2] [--methods "joint (IB)" vMF ...] [--epochs E] [--replot] [--pairs "A=B" ...]
 """
 from __future__ import annotations
 
@@ -430,14 +430,41 @@ def overlap_maps(runs: list[dict], out: str) -> None:
             run([PY, 'tools/vmf/overlap_report.py', r['checkpoint'], '--out-dir', dest], osp.join(out, 'log.txt'))
 
 
-def write_outputs(runs: list[dict], out: str, suite: dict, seeds: list[int], dataset: str) -> str:
+def paired_rows(runs: list[dict], pairs: list[tuple[str, str]]) -> tuple[list[dict], str]:
+    """Paired differences A - B of two rows of the table (e.g. a method and the ablation that explains it), on the
+    seeds both have: the records and a Markdown table."""
+    by = rows_by_method(runs)
+    records, lines = [], ['Paired differences between rows, A − B on the seeds both have: mean [95% t-interval].', '',
+                          '| A | B | seeds | Δ many | Δ medium | Δ few | Δ all |', '|---|---|---|---|---|---|---|']
+    for a, b in pairs:
+        if a not in by or b not in by:
+            raise SystemExit(f'error: --pairs {a}={b}: no finished runs of {a if a not in by else b!r}')
+        seeds = sorted(set(by[a]) & set(by[b]))
+        rec = dict(a=a, b=b, seeds=seeds)
+        for c in COLS[:4]:
+            d = np.array([by[a][k]['shots'][c] - by[b][k]['shots'][c] for k in seeds
+                          if by[a][k]['shots'][c] is not None and by[b][k]['shots'][c] is not None], dtype=float)
+            rec[c] = t_interval(d)
+        records.append(rec)
+        cells = ['–' if rec[c] is None else f'{rec[c][0]:+.1f} [{rec[c][1]:+.1f}, {rec[c][2]:+.1f}]' for c in COLS[:4]]
+        lines.append(f'| {a} | {b} | {seeds} | ' + ' | '.join(cells) + ' |')
+    return records, '\n'.join(lines)
+
+
+def write_outputs(runs: list[dict], out: str, suite: dict, seeds: list[int], dataset: str,
+                  pairs: list[tuple[str, str]] = ()) -> str:
     table = summarise(runs)
     thr = (runs[0]['many_thr'], runs[0]['few_thr'])
     md = markdown(table, suite['caption'], seeds, thr)
+    pair_records = []
+    if pairs:
+        pair_records, pair_md = paired_rows(runs, list(pairs))
+        md += '\n\n' + pair_md
     with open(osp.join(out, 'table.md'), 'w') as f:
         f.write(md + '\n')
     with open(osp.join(out, 'results.json'), 'w') as f:
-        json.dump(dict(dataset=dataset, seeds=seeds, caption=suite['caption'], table=table, runs=runs), f, indent=1)
+        json.dump(dict(dataset=dataset, seeds=seeds, caption=suite['caption'], table=table, pairs=pair_records,
+                       runs=runs), f, indent=1)
     plot_per_class(runs, out, suite['caption'])
     plot_sweeps(out, seeds)
     return md
@@ -454,6 +481,8 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, help='override every training\'s epochs (quick checks)')
     parser.add_argument('--jobs', type=int, default=1, help='seeds run side by side, one thread each')
     parser.add_argument('--replot', action='store_true', help='only rebuild table and plots from finished runs')
+    parser.add_argument('--pairs', nargs='+', default=[], metavar='A=B',
+                        help='also tabulate the paired difference of row A to row B (e.g. "BCL=balanced CE")')
     args = parser.parse_args()
     suite = SUITES[args.dataset]
     names = [BASELINE] + [m for m in (args.methods or METHODS) if m != BASELINE]
@@ -506,7 +535,12 @@ def main() -> None:
     if not runs:
         sys.exit('error: no finished run to tabulate')
     overlap_maps(runs, args.out)
-    print(write_outputs(runs, args.out, suite, sorted({r['seed'] for r in runs}), args.dataset))
+    pairs = []
+    for spec in args.pairs:
+        if '=' not in spec:
+            sys.exit(f'error: --pairs takes A=B (two row names), got {spec!r}')
+        pairs.append(tuple(part.strip() for part in spec.split('=', 1)))
+    print(write_outputs(runs, args.out, suite, sorted({r['seed'] for r in runs}), args.dataset, pairs))
 
 
 if __name__ == '__main__':
