@@ -12,7 +12,9 @@ Outputs in ``--out``: ``table.md``, ``results.json`` (every run's summary and pe
 vMF calibration sweep on val, where alpha is chosen, and on test) and ``overlap_<method>/heatmap.png``
 (tools/vmf/overlap_report.py on the first seed's vMF checkpoints). One line per finished run with its time; a run
 whose ``result.json`` exists is not redone, so re-running the same command resumes a half-finished table (a run
-interrupted midway is set aside as ``<run>.incomplete-N`` and redone).
+interrupted midway is set aside as ``<run>.incomplete-N`` and redone). Ablations (``ABLATIONS``) run only when named
+in ``--methods`` and then appear as rows of the same table; ``--pairs "A=B"`` adds the paired differences between two
+rows (e.g. a method and the ablation that explains it).
 
 Usage (inside the environment, one thread per run):
     python tools/results/lt_table.py --dataset fashion-mnist-lt --out work_dirs/results_fmnist --seeds 0 1 2 3 4 \
