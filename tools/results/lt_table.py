@@ -194,8 +194,8 @@ class SeedRunner:
         self.suite, self.seed, self.epochs = suite, seed, epochs
         self.sdir = osp.join(out, f'seed{seed}')
         self.cfg_dir = osp.join(out, 'configs')
-        self.log = osp.join(self.sdir, 'log.txt')
         self.counter, self.total = counter, total
+        self.lock = threading.RLock()  # this seed's joint run and its shared feature file
         os.makedirs(self.sdir, exist_ok=True)
 
     def config(self, key: str, name: str = '', options: list[str] = ()) -> str:
@@ -204,11 +204,24 @@ class SeedRunner:
 
     def joint_ckpt(self) -> str:
         work = osp.join(self.sdir, tag_of(BASELINE), 'train')
-        if not osp.exists(osp.join(work, 'last_checkpoint')):
-            self.method(BASELINE)
+        with self.lock:  # waits while another worker trains this seed's joint model
+            if not osp.exists(osp.join(work, 'last_checkpoint')) or not osp.exists(
+                    osp.join(self.sdir, tag_of(BASELINE), 'result.json')):
+                self.method(BASELINE)
         return last_ckpt(work)
 
+    def log_of(self, name: str) -> str:
+        """The log of one method's tool runs (per method: runs of one seed may run side by side)."""
+        return osp.join(self.sdir, f'{tag_of(name)}.log')
+
     def method(self, name: str) -> dict:
+        if name == BASELINE:  # other methods of this seed wait for its checkpoint (see joint_ckpt)
+            with self.lock:
+                return self._method(name)
+        return self._method(name)
+
+    def _method(self, name: str) -> dict:
+        log = self.log_of(name)
         work = osp.join(self.sdir, tag_of(name))
         done = osp.join(work, 'result.json')
         if osp.exists(done):
@@ -228,47 +241,48 @@ class SeedRunner:
         os.makedirs(work)
         if kind == 'train':
             cfg = self.config(key, tag_of(name) if options else '', options)
-            res = test_summary(cfg, train(cfg, osp.join(work, 'train'), self.log, seed_opt), osp.join(work, 'test'),
-                               self.log)
+            res = test_summary(cfg, train(cfg, osp.join(work, 'train'), log, seed_opt), osp.join(work, 'test'),
+                               log)
         elif kind == 'stage2':
             cfg = self.config(key, tag_of(name) if options else '', options)
-            res = test_summary(cfg, train(cfg, osp.join(work, 'train'), self.log, seed_opt + [f'load_from={ckpt}']),
-                               osp.join(work, 'test'), self.log)
+            res = test_summary(cfg, train(cfg, osp.join(work, 'train'), log, seed_opt + [f'load_from={ckpt}']),
+                               osp.join(work, 'test'), log)
         elif kind in ('taunorm', 'ncm'):
             feats = osp.join(self.sdir, 'joint_ib_feats.npz')  # shared by tau-norm and NCM
-            if not osp.exists(feats):
-                run([PY, 'tools/decoupling/extract_features.py', joint_cfg, ckpt, '--out', feats + '.tmp.npz',
-                     '--force'], self.log)
-                os.replace(feats + '.tmp.npz', feats)
+            with self.lock:  # extracted once, even when tau-norm and NCM of this seed run side by side
+                if not osp.exists(feats):
+                    run([PY, 'tools/decoupling/extract_features.py', joint_cfg, ckpt, '--out', feats + '.tmp.npz',
+                         '--force'], log)
+                    os.replace(feats + '.tmp.npz', feats)
             cfg, out_ckpt = osp.join(work, f'{kind}.py'), osp.join(work, f'{kind}.pth')
             if kind == 'taunorm':
                 run([PY, 'tools/decoupling/tau_sweep.py', feats, '--config', joint_cfg, '--checkpoint', ckpt,
-                     '--out-config', cfg, '--out-checkpoint', out_ckpt], self.log)
+                     '--out-config', cfg, '--out-checkpoint', out_ckpt], log)
                 extra['tau'] = _tau_from_config(cfg)
             else:
                 run([PY, 'tools/decoupling/fit_ncm.py', joint_cfg, ckpt, '--features', feats, '--out-config', cfg,
-                     '--out-checkpoint', out_ckpt], self.log)
-            res = test_summary(cfg, out_ckpt, osp.join(work, 'test'), self.log)
+                     '--out-checkpoint', out_ckpt], log)
+            res = test_summary(cfg, out_ckpt, osp.join(work, 'test'), log)
         elif kind == 'posthoc_la':  # tau chosen on val by the user tool, baked into a new checkpoint
             out_ckpt = osp.join(work, 'posthoc_la.pth')
             run([PY, 'tools/logit_adjust/posthoc_la.py', joint_cfg, ckpt, '--split', 'val', '--out', out_ckpt,
-                 '--json', osp.join(work, 'sweep_val.json')], self.log)
+                 '--json', osp.join(work, 'sweep_val.json')], log)
             with open(osp.join(work, 'sweep_val.json')) as f:
                 extra['tau'] = float(json.load(f)['tau'])
-            res = test_summary(joint_cfg, out_ckpt, osp.join(work, 'test'), self.log)
+            res = test_summary(joint_cfg, out_ckpt, osp.join(work, 'test'), log)
         else:  # vmf
             cfg = self.config(key)
-            ckpt = train(cfg, osp.join(work, 'train'), self.log, seed_opt)
-            res = test_summary(cfg, ckpt, osp.join(work, 'test'), self.log)
+            ckpt = train(cfg, osp.join(work, 'train'), log, seed_opt)
+            res = test_summary(cfg, ckpt, osp.join(work, 'test'), log)
             calib = osp.join(work, 'calibrated.pth')
             run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', 'val', '--out', calib,
-                 '--json', osp.join(work, 'sweep_val.json')], self.log)
+                 '--json', osp.join(work, 'sweep_val.json')], log)
             # the same sweep on test is only reported (plot): alpha comes from val
             run([PY, 'tools/vmf/calibrate.py', cfg, ckpt, '--split', 'test', '--no-save',
-                 '--json', osp.join(work, 'sweep_test.json')], self.log)
+                 '--json', osp.join(work, 'sweep_test.json')], log)
             with open(osp.join(work, 'sweep_val.json')) as f:
                 alpha = json.load(f)['alpha']
-            cal = test_summary(cfg, calib, osp.join(work, 'test_calibrated'), self.log)
+            cal = test_summary(cfg, calib, osp.join(work, 'test_calibrated'), log)
             extra['calibrated'] = dict(alpha=alpha, shots=shots(cal), per_class=cal['per_class'])
             extra['checkpoint'] = ckpt
         result = dict(method=name, seed=self.seed, seconds=time.time() - t0, shots=shots(res),
@@ -481,7 +495,8 @@ def main() -> None:
                         help=f'methods to run (default all): {", ".join(METHODS)}; ablations, run only when named: '
                         f'{", ".join(ABLATIONS)}; {BASELINE!r} always runs')
     parser.add_argument('--epochs', type=int, help='override every training\'s epochs (quick checks)')
-    parser.add_argument('--jobs', type=int, default=1, help='seeds run side by side, one thread each')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs side by side, one thread each (the next (seed, method) run starts as one ends)')
     parser.add_argument('--replot', action='store_true', help='only rebuild table and plots from finished runs')
     parser.add_argument('--pairs', nargs='+', default=[], metavar='A=B',
                         help='also tabulate the paired difference of row A to row B (e.g. "BCL=balanced CE")')
@@ -507,24 +522,33 @@ def main() -> None:
             print(f'resuming: {counter[0]} of {total} runs finished earlier', flush=True)
         failures: list[str] = []
 
-        def one_seed(seed: int) -> None:
-            runner = SeedRunner(suite, seed, args.out, args.epochs, counter, total)
-            for name in names:
+        runners = {seed: SeedRunner(suite, seed, args.out, args.epochs, counter, total) for seed in args.seeds}
+        # (seed, method) tasks, method-major: every seed's joint model first, then the rest; workers take the next
+        # task as they finish, so no core idles while runs remain (a task that needs its seed's joint waits for it)
+        tasks = [(seed, name) for name in names for seed in args.seeds]
+        task_lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with task_lock:
+                    if not tasks:
+                        return
+                    seed, name = tasks.pop(0)
+                runner = runners[seed]
                 try:
                     runner.method(name)
                 except RuntimeError as e:  # keep going: the table shows what ran, the log says what failed
                     with _print_lock:
                         failures.append(f'seed {seed} {name}')
-                        print(f'  seed {seed} {name}: FAILED ({str(e).splitlines()[0]}); see {runner.log}',
+                        print(f'  seed {seed} {name}: FAILED ({str(e).splitlines()[0]}); see {runner.log_of(name)}',
                               flush=True)
         print(f'{args.dataset}: {len(names)} methods x {len(args.seeds)} seeds -> {args.out}', flush=True)
-        # the derived configs are written once, before the seeds run side by side
-        first = SeedRunner(suite, args.seeds[0], args.out, args.epochs, counter, total)
+        # the derived configs are written once, before the runs go side by side
+        first = runners[args.seeds[0]]
         for name in names:
             kind, key, options = ALL_METHODS[name]
             first.config(key, tag_of(name) if options else '', options)
-        threads = [threading.Thread(target=lambda ss=args.seeds[i::args.jobs]: [one_seed(s) for s in ss])
-                   for i in range(max(1, args.jobs))]
+        threads = [threading.Thread(target=worker) for _ in range(max(1, args.jobs))]
         for th in threads:
             th.start()
         for th in threads:
