@@ -3,7 +3,8 @@
 # 1e-3), so APr / APc / APf compare like with like. The classifier and loss settings are those of mmdet's own
 # configs/seesaw_loss/mask-rcnn_r50_fpn_seesaw-loss_sample1e-3-ms-2x_lvis-v1.py (NormedLinear temperature 20, left
 # at its default: mmdet 3.3 spells the argument `tempearture`, onedl-mmdetection 3.5 `temperature`; SeesawLoss p=0.8,
-# q=2.0); mmdet ships that recipe with a 2x schedule, we keep the 1x of the vMF configs. Nothing here is ltplug code but the dataset check.
+# q=2.0); mmdet ships that recipe with a 2x schedule, we keep the 1x of the vMF configs. Nothing here is ltplug code
+# but the dataset check.
 _base_ = 'mmdet::lvis/mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py'
 custom_imports = dict(imports=['ltplug'], allow_failed_imports=False)
 

@@ -30,9 +30,9 @@ __all__ = ['icd_blocks', 'IcdFunction', 'DEFAULT_BLOCK', 'DEFAULT_TILE', 'defaul
 # diagonal blocks, computed whole) small; 256 and 1024 measured slower at C = 4096 (issue 14).
 DEFAULT_BLOCK = 512
 # Elementwise work runs on tile x tile pieces of the panel (buffers reused, never reallocated). Measured on the idle
-# 2-core Intel Xeon VM (2 MiB L2 per core; benchmarks/bench_vmf.py, C = 4096 / 8142, d = 2048): forward + backward
-# with 512-tiles took 1.83x / 1.89-1.94x the product, with 256-tiles 1.89x / 1.92-2.01x, with 128-tiles 2.3x (1 and
-# 2 threads); fewer, larger tiles mean fewer op launches and better-parallelised elementwise passes.
+# 2-core VM (benchmarks/bench_vmf.py --tiles 256 128, docs/benchmarks_raw/bench_vmf_tiles.txt, d = 2048): forward +
+# backward took 2.12x / 1.89x the product at C = 4096 / 8142 with 512-tiles, 2.22x / 1.92x with 256-tiles, 2.53x /
+# 2.29x with 128-tiles: fewer, larger tiles mean fewer op launches and better-parallelised elementwise passes.
 DEFAULT_TILE = 512
 # On an accelerator the cost is kernel launches, not cache misses: few, large panels and tiles (4096 x 4096 float32 =
 # 64 MiB per buffer, about 8 such tensors at a time). Not measured on a GPU in this project yet.

@@ -62,16 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _unwrap(ds_cfg: dict) -> dict:
     """The target data set config inside wrappers (CategoryExtrapolationDataset, RepeatDataset, ...); a wrapper that
     selects images (LongTailSubset) is the target itself."""
-    ds_cfg = copy.deepcopy(ds_cfg)
-    for _ in range(8):
-        if ds_cfg.get('type') == 'CategoryExtrapolationDataset':
-            ds_cfg = copy.deepcopy(ds_cfg['target'])
-        else:
-            inner = split_dataset_cfg(ds_cfg)
-            if inner is ds_cfg:
-                break
-            ds_cfg = copy.deepcopy(inner)
-    return ds_cfg
+    while True:
+        ds_cfg = split_dataset_cfg(ds_cfg)
+        if ds_cfg.get('type') != 'CategoryExtrapolationDataset':
+            return copy.deepcopy(ds_cfg)
+        ds_cfg = ds_cfg['target']
 
 
 def extract(model, dataset, batch_size: int, device: str):

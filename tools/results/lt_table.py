@@ -145,12 +145,9 @@ def derived_config(src: str, out_dir: str, name: str, epochs: int | None, depth:
 
 
 def _literal(value: str):
-    """A --cfg-options value as mmengine reads it: a Python literal (True, 3, 0.5) or else the string."""
-    import ast
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return value
+    """A --cfg-options value as tools/train.py reads it (mmengine's DictAction: True, 3, 0.5, [1, 2], or a string)."""
+    from mmengine.config import DictAction
+    return DictAction._parse_iterable(value)
 
 
 def test_summary(config: str, ckpt: str, work: str, log: str) -> dict:
@@ -205,8 +202,7 @@ class SeedRunner:
     def joint_ckpt(self) -> str:
         work = osp.join(self.sdir, tag_of(BASELINE), 'train')
         with self.lock:  # waits while another worker trains this seed's joint model
-            if not osp.exists(osp.join(work, 'last_checkpoint')) or not osp.exists(
-                    osp.join(self.sdir, tag_of(BASELINE), 'result.json')):
+            if not osp.exists(osp.join(self.sdir, tag_of(BASELINE), 'result.json')):  # after its checkpoint
                 self.method(BASELINE)
         return last_ckpt(work)
 
@@ -317,6 +313,17 @@ def t_interval(d: np.ndarray) -> tuple[float, float, float] | None:
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
+def paired_delta(per_a: dict[int, dict], per_b: dict[int, dict], col: str) -> tuple[float, float, float] | None:
+    """A - B of one column over the seeds both rows have (mean and 95% t-interval; None below 2 pairs)."""
+    d = [per_a[k]['shots'][col] - per_b[k]['shots'][col] for k in sorted(per_a) if k in per_b
+         and per_a[k]['shots'][col] is not None and per_b[k]['shots'][col] is not None]
+    return t_interval(np.array(d, dtype=float))
+
+
+def delta_cell(d: tuple[float, float, float] | None) -> str:
+    return '–' if d is None else f'{d[0]:+.1f} [{d[1]:+.1f}, {d[2]:+.1f}]'
+
+
 def rows_by_method(runs: list[dict]) -> dict[str, dict[int, dict]]:
     """method row name -> seed -> shots; the calibrated vMF runs get their own rows."""
     out: dict[str, dict[int, dict]] = {}
@@ -339,9 +346,7 @@ def summarise(runs: list[dict]) -> dict[str, dict]:
             vals = np.array([s['shots'][c] for s in per_seed.values() if s['shots'][c] is not None], dtype=float)
             sd = float(vals.std(ddof=1)) if vals.size > 1 else None
             row[c] = None if vals.size == 0 else (float(vals.mean()), sd)
-            paired = [per_seed[k]['shots'][c] - base[k]['shots'][c] for k in sorted(per_seed) if k in base
-                      and per_seed[k]['shots'][c] is not None and base[k]['shots'][c] is not None]
-            row[f'delta_{c}'] = None if name == BASELINE else t_interval(np.array(paired, dtype=float))
+            row[f'delta_{c}'] = None if name == BASELINE else paired_delta(per_seed, base, c)
         if any('alpha' in s for s in per_seed.values()):
             row['alpha'] = [per_seed[k]['alpha'] for k in sorted(per_seed)]
         if any('tau' in s for s in per_seed.values()):
@@ -364,7 +369,7 @@ def markdown(table: dict, caption: str, seeds: list[int], thr: tuple[int, int]) 
         deltas = []
         for c in COLS:
             d = row[f'delta_{c}']
-            deltas.append('' if name == BASELINE else ('–' if d is None else f'{d[0]:+.1f} [{d[1]:+.1f}, {d[2]:+.1f}]'))
+            deltas.append('' if name == BASELINE else delta_cell(d))
         label = name if len(row['seeds']) == len(seeds) else f'{name} [seeds {row["seeds"]}]'
         if 'alpha' in row:
             label += f' (α on val: {", ".join(f"{a:g}" for a in row["alpha"])})'
@@ -456,13 +461,9 @@ def paired_rows(runs: list[dict], pairs: list[tuple[str, str]]) -> tuple[list[di
         if a not in by or b not in by:
             raise SystemExit(f'error: --pairs {a}={b}: no finished runs of {a if a not in by else b!r}')
         seeds = sorted(set(by[a]) & set(by[b]))
-        rec = dict(a=a, b=b, seeds=seeds)
-        for c in COLS[:4]:
-            d = np.array([by[a][k]['shots'][c] - by[b][k]['shots'][c] for k in seeds
-                          if by[a][k]['shots'][c] is not None and by[b][k]['shots'][c] is not None], dtype=float)
-            rec[c] = t_interval(d)
+        rec = dict(a=a, b=b, seeds=seeds, **{c: paired_delta(by[a], by[b], c) for c in COLS[:4]})
         records.append(rec)
-        cells = ['–' if rec[c] is None else f'{rec[c][0]:+.1f} [{rec[c][1]:+.1f}, {rec[c][2]:+.1f}]' for c in COLS[:4]]
+        cells = [delta_cell(rec[c]) for c in COLS[:4]]
         lines.append(f'| {a} | {b} | {seeds} | ' + ' | '.join(cells) + ' |')
     return records, '\n'.join(lines)
 
@@ -502,6 +503,11 @@ def main() -> None:
                         help='also tabulate the paired difference of row A to row B (e.g. "BCL=balanced CE")')
     args = parser.parse_args()
     suite = SUITES[args.dataset]
+    pairs = []
+    for spec in args.pairs:  # checked before any run starts
+        if '=' not in spec:
+            sys.exit(f'error: --pairs takes A=B (two row names), got {spec!r}')
+        pairs.append(tuple(part.strip() for part in spec.split('=', 1)))
     names = [BASELINE] + [m for m in (args.methods or METHODS) if m != BASELINE]
     os.makedirs(args.out, exist_ok=True)
     stamp = osp.join(args.out, 'command.json')
@@ -561,11 +567,6 @@ def main() -> None:
     if not runs:
         sys.exit('error: no finished run to tabulate')
     overlap_maps(runs, args.out)
-    pairs = []
-    for spec in args.pairs:
-        if '=' not in spec:
-            sys.exit(f'error: --pairs takes A=B (two row names), got {spec!r}')
-        pairs.append(tuple(part.strip() for part in spec.split('=', 1)))
     print(write_outputs(runs, args.out, suite, sorted({r['seed'] for r in runs}), args.dataset, pairs))
 
 
